@@ -1,0 +1,36 @@
+# DDPM Studio — build, test and set-up targets. `make test` is what CI runs.
+GO ?= go
+
+# Debian/Ubuntu packages: the cgo toolchain, the X11/GL headers Fyne builds
+# against, and Xvfb + Mesa (llvmpipe) for the GUI and GL tests.
+DEB_PACKAGES := gcc pkg-config libc6-dev \
+	libgl1-mesa-dev libegl1-mesa-dev libgles2-mesa-dev \
+	libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+	xvfb xauth mesa-utils libgl1-mesa-dri
+
+.PHONY: deps run test bench fuzz
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "deps: installing$$missing" | tr '\n' ' '; echo; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "deps: missing packages; run:"; echo "  sudo apt-get install -y" $$missing; exit 1; \
+	fi
+
+run: deps
+	$(GO) run .
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# Short fuzzing passes over the parsers of outside files.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./safetensors
+	$(GO) test -run '^$$' -fuzz FuzzParseSchedulerConfig -fuzztime 30s ./diffusion
