@@ -37,6 +37,10 @@ func ParseKind(s string) (Kind, error) {
 	return "", fmt.Errorf("unknown beta schedule %q (want linear, scaled_linear, squaredcos_cap_v2 or sigmoid)", s)
 }
 
+// MaxT bounds the number of training timesteps a schedule may have, so that a
+// hostile config cannot make us allocate gigabytes.
+const MaxT = 1_000_000
+
 // Schedule holds β_t for t = 0 … T−1 (diffusers' zero-based timesteps) and the
 // cumulative products ᾱ_t, both in float32 exactly as diffusers keeps them.
 type Schedule struct {
@@ -51,6 +55,9 @@ type Schedule struct {
 func NewSchedule(kind Kind, T int, betaStart, betaEnd float64) (*Schedule, error) {
 	if T < 2 {
 		return nil, fmt.Errorf("schedule: T = %d, need at least 2 timesteps", T)
+	}
+	if T > MaxT {
+		return nil, fmt.Errorf("schedule: T = %d exceeds the limit of %d timesteps", T, MaxT)
 	}
 	if kind != Cosine {
 		for _, b := range []struct {
