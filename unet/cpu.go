@@ -1,0 +1,359 @@
+package unet
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// CPUTensor is a tensor of the CPU backend: a plain float32 slice.
+type CPUTensor struct {
+	shape Shape
+	Data  []float32
+}
+
+// Shape implements Tensor.
+func (t *CPUTensor) Shape() Shape { return t.shape }
+
+// NewCPUTensor wraps data (which must hold s.Len() values) as a CPU tensor.
+func NewCPUTensor(s Shape, data []float32) *CPUTensor { return &CPUTensor{shape: s, Data: data} }
+
+// CPU is the gonum backend: convolutions are im2col + blas32 Sgemm, the other
+// kernels plain loops split across all cores. It keeps one scratch buffer
+// for im2col and attention scores and grows it only when a larger layer
+// appears, so a steady-state forward pass does not grow memory.
+type CPU struct {
+	workers int
+	mu      sync.Mutex // guards scratch: kernels may be called from one goroutine at a time
+	scratch []float32
+	blas    blas.Float32
+}
+
+// NewCPU returns a CPU backend using GOMAXPROCS cores.
+func NewCPU() *CPU {
+	return &CPU{workers: runtime.GOMAXPROCS(0), blas: blas32.Implementation()}
+}
+
+// Name implements Backend.
+func (c *CPU) Name() string { return "cpu" }
+
+func data(t Tensor) []float32 { return t.(*CPUTensor).Data }
+
+// Alloc implements Backend.
+func (c *CPU) Alloc(s Shape) Tensor { return &CPUTensor{shape: s, Data: make([]float32, s.Len())} }
+
+// Upload implements Backend.
+func (c *CPU) Upload(dst Tensor, src []float32) { copy(data(dst), src) }
+
+// Download implements Backend.
+func (c *CPU) Download(dst []float32, src Tensor) { copy(dst, data(src)) }
+
+func (c *CPU) scratchBuf(n int) []float32 {
+	if cap(c.scratch) < n {
+		c.scratch = make([]float32, n)
+	}
+	return c.scratch[:n]
+}
+
+// parallel splits [0, n) into contiguous chunks, one per worker, and waits.
+func (c *CPU) parallel(n int, f func(lo, hi int)) {
+	w := min(c.workers, n)
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + w - 1) / w
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// Conv2D implements Backend.
+func (c *CPU) Conv2D(dst, x, w, bias Tensor, stride int, pad Padding) {
+	xs, ws, ds := x.Shape(), w.Shape(), dst.Shape()
+	n, ci, h, wd := xs[0], xs[1], xs[2], xs[3]
+	co, kh, kw := ws[0], ws[2], ws[3]
+	ho, wo := ds[2], ds[3]
+	k, p := ci*kh*kw, ho*wo
+	xd, wdat, dd, bd := data(x), data(w), data(dst), data(bias)
+	direct := kh == 1 && kw == 1 && stride == 1 && pad == (Padding{}) && ho == h && wo == wd
+	var col []float32
+	if !direct {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		col = c.scratchBuf(k * p)
+	}
+	for s := 0; s < n; s++ {
+		xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
+		out := dd[s*co*p : (s+1)*co*p]
+		b := xin
+		if !direct {
+			im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
+			b = col
+		}
+		for o := 0; o < co; o++ {
+			row := out[o*p : (o+1)*p]
+			for i := range row {
+				row[i] = bd[o]
+			}
+		}
+		c.blas.Sgemm(blas.NoTrans, blas.NoTrans, co, p, k, 1, wdat, k, b, p, 1, out, p)
+	}
+}
+
+// im2col lays out the receptive fields as a [ci·kh·kw, ho·wo] matrix.
+func im2col(c *CPU, col, x []float32, ci, h, w, kh, kw, stride int, pad Padding, ho, wo int) {
+	p := ho * wo
+	c.parallel(ci, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			plane := x[ch*h*w : (ch+1)*h*w]
+			for ky := 0; ky < kh; ky++ {
+				for kx := 0; kx < kw; kx++ {
+					row := col[((ch*kh+ky)*kw+kx)*p:][:p]
+					for oy := 0; oy < ho; oy++ {
+						iy := oy*stride + ky - pad.Top
+						dstRow := row[oy*wo : (oy+1)*wo]
+						if iy < 0 || iy >= h {
+							clear(dstRow)
+							continue
+						}
+						src := plane[iy*w : (iy+1)*w]
+						for ox := range dstRow {
+							ix := ox*stride + kx - pad.Left
+							if ix < 0 || ix >= w {
+								dstRow[ox] = 0
+							} else {
+								dstRow[ox] = src[ix]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// Linear implements Backend.
+func (c *CPU) Linear(dst, x, w, bias Tensor) {
+	n, in := x.Shape()[0], x.Shape()[1]
+	out := w.Shape()[0]
+	dd, bd := data(dst), data(bias)
+	for s := 0; s < n; s++ {
+		copy(dd[s*out:(s+1)*out], bd)
+	}
+	c.blas.Sgemm(blas.NoTrans, blas.Trans, n, out, in, 1, data(x), in, data(w), in, 1, dd, out)
+}
+
+// GroupNorm implements Backend. Statistics accumulate in float64: the
+// reference runs the whole network in float64.
+func (c *CPU) GroupNorm(dst, x, gamma, beta Tensor, groups int, eps float32, silu bool) {
+	s := x.Shape()
+	n, ch, hw := s[0], s[1], s[2]*s[3]
+	cg := ch / groups
+	xd, dd, gd, bd := data(x), data(dst), data(gamma), data(beta)
+	c.parallel(n*groups, func(lo, hi int) {
+		for ng := lo; ng < hi; ng++ {
+			smp, g := ng/groups, ng%groups
+			base := (smp*ch + g*cg) * hw
+			seg := xd[base : base+cg*hw]
+			var sum float64
+			for _, v := range seg {
+				sum += float64(v)
+			}
+			mean := sum / float64(len(seg))
+			var sq float64
+			for _, v := range seg {
+				d := float64(v) - mean
+				sq += d * d
+			}
+			inv := 1 / math.Sqrt(sq/float64(len(seg))+float64(eps))
+			for cc := 0; cc < cg; cc++ {
+				chn := g*cg + cc
+				a := float32(inv) * gd[chn]
+				b := bd[chn] - float32(mean)*a
+				in := seg[cc*hw : (cc+1)*hw]
+				out := dd[base+cc*hw : base+(cc+1)*hw]
+				if silu {
+					for i, v := range in {
+						y := v*a + b
+						out[i] = y / (1 + float32(math.Exp(float64(-y))))
+					}
+				} else {
+					for i, v := range in {
+						out[i] = v*a + b
+					}
+				}
+			}
+		}
+	})
+}
+
+// SiLU implements Backend.
+func (c *CPU) SiLU(dst, x Tensor) {
+	xd, dd := data(x), data(dst)
+	c.parallel(len(xd), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := xd[i]
+			dd[i] = v / (1 + float32(math.Exp(float64(-v))))
+		}
+	})
+}
+
+// AddChannels implements Backend.
+func (c *CPU) AddChannels(dst, x, v Tensor) {
+	s := x.Shape()
+	hw := s[2] * s[3]
+	xd, dd, vd := data(x), data(dst), data(v)
+	c.parallel(s[0]*s[1], func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			b := vd[nc]
+			for i := nc * hw; i < (nc+1)*hw; i++ {
+				dd[i] = xd[i] + b
+			}
+		}
+	})
+}
+
+// ScaleShift implements Backend.
+func (c *CPU) ScaleShift(dst, x, v Tensor) {
+	s := x.Shape()
+	ch, hw := s[1], s[2]*s[3]
+	xd, dd, vd := data(x), data(dst), data(v)
+	c.parallel(s[0]*ch, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			smp, cc := nc/ch, nc%ch
+			scale, shift := 1+vd[smp*2*ch+cc], vd[smp*2*ch+ch+cc]
+			for i := nc * hw; i < (nc+1)*hw; i++ {
+				dd[i] = xd[i]*scale + shift
+			}
+		}
+	})
+}
+
+// AddDiv implements Backend.
+func (c *CPU) AddDiv(dst, a, b Tensor, div float32) {
+	ad, bd, dd := data(a), data(b), data(dst)
+	c.parallel(len(dd), func(lo, hi int) {
+		if div == 1 {
+			for i := lo; i < hi; i++ {
+				dd[i] = ad[i] + bd[i]
+			}
+			return
+		}
+		for i := lo; i < hi; i++ {
+			dd[i] = (ad[i] + bd[i]) / div
+		}
+	})
+}
+
+// Concat implements Backend.
+func (c *CPU) Concat(dst, a, b Tensor) {
+	as, bs := a.Shape(), b.Shape()
+	la, lb := as[1]*as[2]*as[3], bs[1]*bs[2]*bs[3]
+	ad, bd, dd := data(a), data(b), data(dst)
+	for s := 0; s < as[0]; s++ {
+		copy(dd[s*(la+lb):], ad[s*la:(s+1)*la])
+		copy(dd[s*(la+lb)+la:], bd[s*lb:(s+1)*lb])
+	}
+}
+
+// Upsample2x implements Backend.
+func (c *CPU) Upsample2x(dst, x Tensor) {
+	s := x.Shape()
+	h, w := s[2], s[3]
+	xd, dd := data(x), data(dst)
+	c.parallel(s[0]*s[1], func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			in := xd[nc*h*w : (nc+1)*h*w]
+			out := dd[nc*4*h*w : (nc+1)*4*h*w]
+			for y := 0; y < 2*h; y++ {
+				src := in[(y/2)*w : (y/2+1)*w]
+				row := out[y*2*w : (y+1)*2*w]
+				for x := range row {
+					row[x] = src[x/2]
+				}
+			}
+		}
+	})
+}
+
+// Attention implements Backend.
+func (c *CPU) Attention(dst, q, k, v Tensor, heads int, scale float32) {
+	s := q.Shape()
+	n, ch, t := s[0], s[1], s[2]*s[3]
+	d := ch / heads
+	qd, kd, vd, dd := data(q), data(k), data(v), data(dst)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	scores := c.scratchBuf(t * t)
+	for smp := 0; smp < n; smp++ {
+		for h := 0; h < heads; h++ {
+			off := (smp*ch + h*d) * t
+			qh, kh, vh, oh := qd[off:off+d*t], kd[off:off+d*t], vd[off:off+d*t], dd[off:off+d*t]
+			// scores[i][j] = scale · Σ_c q[c,i]·k[c,j]
+			c.blas.Sgemm(blas.Trans, blas.NoTrans, t, t, d, scale, qh, t, kh, t, 0, scores, t)
+			c.parallel(t, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					softmaxRow(scores[i*t : (i+1)*t])
+				}
+			})
+			// out[c,i] = Σ_j v[c,j]·p[i,j]
+			c.blas.Sgemm(blas.NoTrans, blas.Trans, d, t, t, 1, vh, t, scores, t, 0, oh, t)
+		}
+	}
+}
+
+func softmaxRow(row []float32) {
+	m := row[0]
+	for _, v := range row[1:] {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range row {
+		e := float32(math.Exp(float64(v - m)))
+		row[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range row {
+		row[i] *= inv
+	}
+}
+
+// TimestepEmbedding implements Backend.
+func (c *CPU) TimestepEmbedding(dst Tensor, t []float32, flipSinToCos bool, freqShift float32) {
+	timestepEmbedding(data(dst), dst.Shape()[1], t, flipSinToCos, freqShift)
+}
+
+// timestepEmbedding is diffusers' get_timestep_embedding, op for op in float32.
+func timestepEmbedding(out []float32, dim int, t []float32, flip bool, shift float32) {
+	half := dim / 2
+	negLog := float32(-math.Log(10000))
+	div := float32(half) - shift
+	for n, tv := range t {
+		row := out[n*dim : (n+1)*dim]
+		for i := 0; i < half; i++ {
+			freq := float32(math.Exp(float64(negLog * float32(i) / div)))
+			arg := float64(tv * freq)
+			s, co := float32(math.Sin(arg)), float32(math.Cos(arg))
+			if flip {
+				row[i], row[half+i] = co, s
+			} else {
+				row[i], row[half+i] = s, co
+			}
+		}
+		for i := 2 * half; i < dim; i++ {
+			row[i] = 0 // odd widths are zero-padded
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package unet
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
+	"github.com/ddpmstudio/ddpmstudio/safetensors"
+)
+
+// goldenTolerance is the issue's bar: max |ours − diffusers(float64)| ≤ 1e-4.
+const goldenTolerance = 1e-4
+
+func TestGoldenForward(t *testing.T) {
+	dir := golden.Dir(t, "unet")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if !e.IsDir() || !exists(filepath.Join(dir, e.Name(), "config.json")) {
+			continue
+		}
+		n++
+		t.Run(e.Name(), func(t *testing.T) { runGolden(t, filepath.Join(dir, e.Name())) })
+	}
+	if n == 0 {
+		t.Fatalf("no model folders with a config.json under %s", dir)
+	}
+}
+
+func runGolden(t *testing.T, dir string) {
+	l, err := Load(dir, NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io, err := safetensors.ReadFile(filepath.Join(dir, "io.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, shape, err := io.Float32("sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, _, err := io.Int64("timestep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := make([]float32, len(steps))
+	for i, s := range steps {
+		ts[i] = float32(s)
+	}
+	if len(ts) == 1 && shape[0] > 1 { // a scalar timestep is broadcast
+		for len(ts) < shape[0] {
+			ts = append(ts, ts[0])
+		}
+	}
+	var classes []int
+	if io.Has("class_labels") {
+		cl, _, err := io.Int64("class_labels")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cl {
+			classes = append(classes, int(c))
+		}
+	}
+	want, wantShape, err := io.Float32("output")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Model.Forward(sample, shape[0], shape[2], shape[3], ts, classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("output has %d values, reference %v", len(got), wantShape)
+	}
+	worst := maxDiff(got, want)
+	t.Logf("max |Δ| = %.3g over %d values (tolerance %g)", worst, len(want), goldenTolerance)
+	if worst > goldenTolerance {
+		if exists(filepath.Join(dir, "intermediates.safetensors")) {
+			t.Logf("see intermediates.safetensors for the first diverging module")
+		}
+		t.Errorf("forward differs from diffusers by %.3g", worst)
+	}
+	// A second call must reuse the arena and give the same bits.
+	again, err := l.Model.Forward(sample, shape[0], shape[2], shape[3], ts, classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(again, want); d != worst {
+		t.Errorf("second forward differs from the first (%.3g vs %.3g)", d, worst)
+	}
+}
+
+func maxDiff(a, b []float32) float64 {
+	m := 0.0
+	for i := range a {
+		d := math.Abs(float64(a[i]) - float64(b[i]))
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		m = max(m, d)
+	}
+	return m
+}
+
+func TestCIFAR10Architecture(t *testing.T) {
+	dir := golden.Dir(t, "unet")
+	cfg, err := LoadConfig(filepath.Join(dir, "ddpm-cifar10-32.config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "ddpm-cifar10-32.param_shapes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		ParamCount int              `json:"param_count"`
+		NumTensors int              `json:"num_tensors"`
+		Shapes     map[string][]int `json:"shapes"`
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(cfg, 1, NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.ParamCount(); got != ref.ParamCount || got != 35746307 {
+		t.Errorf("%d parameters, diffusers has %d", got, ref.ParamCount)
+	}
+	if len(m.Params()) != ref.NumTensors {
+		t.Errorf("%d tensors, diffusers has %d", len(m.Params()), ref.NumTensors)
+	}
+	ours := map[string]bool{}
+	for _, p := range m.Params() {
+		ours[p.Name] = true
+		want, ok := ref.Shapes[p.Name]
+		if !ok {
+			t.Errorf("tensor %q is not in diffusers' model", p.Name)
+			continue
+		}
+		if !equalInts(p.Dims, want) {
+			t.Errorf("tensor %q has shape %v, diffusers %v", p.Name, p.Dims, want)
+		}
+	}
+	var missing []string
+	for name := range ref.Shapes {
+		if !ours[name] {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("missing %d tensors, e.g. %v", len(missing), missing[:min(5, len(missing))])
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,253 @@
+package unet
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/safetensors"
+)
+
+// Weights are named parameter values, as read from a checkpoint.
+type Weights struct {
+	Source  string // the file they came from, for error messages
+	Tensors map[string]WeightTensor
+}
+
+// WeightTensor is one parameter's shape and float32 values.
+type WeightTensor struct {
+	Dims []int
+	Data []float32
+}
+
+// legacyAttention maps the attention parameter names of early diffusers
+// checkpoints to the current ones, as ModelMixin._convert_deprecated_attention_blocks does.
+var legacyAttention = map[string]string{"query": "to_q", "key": "to_k", "value": "to_v", "proj_attn": "to_out.0"}
+
+// renameLegacy rewrites "….attentions.N.query.weight" to "….attentions.N.to_q.weight".
+func renameLegacy(name string) string {
+	parts := strings.Split(name, ".")
+	for i := 2; i < len(parts)-1; i++ {
+		if parts[i-2] == "attentions" {
+			if nw, ok := legacyAttention[parts[i]]; ok {
+				parts[i] = nw
+				return strings.Join(parts, ".")
+			}
+		}
+	}
+	return name
+}
+
+// ReadWeights reads a safetensors checkpoint, converting F16 and BF16 to
+// float32 and renaming legacy attention parameters.
+func ReadWeights(path string) (*Weights, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	w := &Weights{Source: path, Tensors: make(map[string]WeightTensor, len(f.Names))}
+	for _, name := range f.Names {
+		v, dims, err := f.Float32(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		nn := renameLegacy(name)
+		if _, dup := w.Tensors[nn]; dup {
+			return nil, fmt.Errorf("%s: tensor %q appears under both its legacy and its current name", path, nn)
+		}
+		w.Tensors[nn] = WeightTensor{Dims: dims, Data: v}
+	}
+	return w, nil
+}
+
+// FromWeights builds the model of cfg from checkpoint weights. Missing,
+// unexpected and mis-shaped tensors are errors naming the tensor (and both
+// shapes).
+func FromWeights(cfg Config, w *Weights, b Backend) (*Model, error) {
+	used := make(map[string]bool, len(w.Tensors))
+	var missing []string
+	src := func(name string, dims []int) ([]float32, error) {
+		t, ok := w.Tensors[name]
+		if !ok {
+			missing = append(missing, name)
+			return make([]float32, product(dims)), nil
+		}
+		used[name] = true
+		if !slices.Equal(t.Dims, dims) {
+			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config needs %v", w.Source, name, t.Dims, dims)
+		}
+		return t.Data, nil
+	}
+	m, err := build(cfg, b, src)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: %d tensors the config needs are missing, first %q", w.Source, len(missing), missing[0])
+	}
+	var extra []string
+	for name := range w.Tensors {
+		if !used[name] {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return nil, fmt.Errorf("%s: %d unexpected tensors the config does not use, first %q %v", w.Source, len(extra), extra[0], w.Tensors[extra[0]].Dims)
+	}
+	return m, nil
+}
+
+func product(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// New builds a model of cfg with PyTorch's default initialisation, as
+// diffusers' UNet2DModel(**cfg) gets it: convolution and linear weights and
+// biases uniform in ±1/√fan_in, GroupNorm weights 1 and biases 0, embeddings
+// standard normal. The same seed gives the same weights.
+func New(cfg Config, seed uint64, b Backend) (*Model, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	fanIn := map[string]int{}
+	src := func(name string, dims []int) ([]float32, error) {
+		v := make([]float32, product(dims))
+		switch {
+		case strings.HasSuffix(name, "class_embedding.weight"):
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
+		case isNorm(name):
+			if strings.HasSuffix(name, ".weight") {
+				for i := range v {
+					v[i] = 1
+				}
+			}
+		default:
+			base := strings.TrimSuffix(strings.TrimSuffix(name, ".weight"), ".bias")
+			if strings.HasSuffix(name, ".weight") {
+				fanIn[base] = product(dims[1:])
+			}
+			bound := 1 / math.Sqrt(float64(fanIn[base]))
+			for i := range v {
+				v[i] = float32((2*rng.Float64() - 1) * bound)
+			}
+		}
+		return v, nil
+	}
+	return build(cfg, b, src)
+}
+
+func isNorm(name string) bool {
+	for _, s := range []string{"norm1.", "norm2.", "group_norm.", "conv_norm_out."} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Folder is the location of a diffusers model on disk.
+type Folder struct {
+	Config    string // config.json
+	Weights   string // diffusion_pytorch_model.safetensors (or its fp16 variant)
+	Scheduler string // scheduler_config.json, "" if absent
+}
+
+// FindFolder locates a model in either layout diffusers uses: a model
+// folder (config.json, weights and, on the Hub's google/ddpm-* repositories,
+// scheduler_config.json side by side) or a pipeline folder (unet/ and
+// scheduler/ sub-folders).
+func FindFolder(dir string) (Folder, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return Folder{}, fmt.Errorf("model folder: %w", err)
+	}
+	if !st.IsDir() {
+		return Folder{}, fmt.Errorf("model folder: %s is not a directory", dir)
+	}
+	modelDir := dir
+	if !exists(filepath.Join(dir, "config.json")) && exists(filepath.Join(dir, "unet", "config.json")) {
+		modelDir = filepath.Join(dir, "unet")
+	}
+	f := Folder{Config: filepath.Join(modelDir, "config.json")}
+	if !exists(f.Config) {
+		return Folder{}, fmt.Errorf("model folder %s: no config.json (looked in the folder and in unet/)", dir)
+	}
+	for _, name := range []string{"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"} {
+		if p := filepath.Join(modelDir, name); exists(p) {
+			f.Weights = p
+			break
+		}
+	}
+	if f.Weights == "" {
+		for _, name := range []string{"diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"} {
+			if p := filepath.Join(modelDir, name); exists(p) {
+				return Folder{}, fmt.Errorf("model folder %s: %s is a PyTorch pickle, which is not read (it can run code); "+
+					"convert it once with Python: from diffusers import UNet2DModel; "+
+					"UNet2DModel.from_pretrained(%q).save_pretrained(%q, safe_serialization=True)", dir, name, modelDir, modelDir)
+			}
+		}
+		return Folder{}, fmt.Errorf("model folder %s: no diffusion_pytorch_model.safetensors", dir)
+	}
+	for _, p := range []string{filepath.Join(modelDir, "scheduler_config.json"), filepath.Join(dir, "scheduler", "scheduler_config.json"), filepath.Join(dir, "scheduler_config.json")} {
+		if exists(p) {
+			f.Scheduler = p
+			break
+		}
+	}
+	return f, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Loaded is a model read from disk with its scheduler settings.
+type Loaded struct {
+	Model  *Model
+	Folder Folder
+	// Scheduler is the folder's scheduler_config.json, or diffusers' DDPM
+	// defaults when the folder has none (HasScheduler is then false).
+	Scheduler    diffusion.SchedulerConfig
+	HasScheduler bool
+}
+
+// Load reads a diffusers UNet2DModel folder onto the backend.
+func Load(dir string, b Backend) (*Loaded, error) {
+	f, err := FindFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(f.Config)
+	if err != nil {
+		return nil, err
+	}
+	w, err := ReadWeights(f.Weights)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromWeights(cfg, w, b)
+	if err != nil {
+		return nil, err
+	}
+	l := &Loaded{Model: m, Folder: f, Scheduler: diffusion.DefaultSchedulerConfig()}
+	if f.Scheduler != "" {
+		sc, err := diffusion.LoadSchedulerConfig(f.Scheduler)
+		if err != nil {
+			return nil, err
+		}
+		l.Scheduler, l.HasScheduler = sc, true
+	}
+	return l, nil
+}
