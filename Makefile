@@ -34,3 +34,4 @@ bench: deps
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./safetensors
 	$(GO) test -run '^$$' -fuzz FuzzParseSchedulerConfig -fuzztime 30s ./diffusion
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./unet

@@ -1,0 +1,55 @@
+package unet
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
+)
+
+func benchForward(b *testing.B, m *Model, n int) {
+	h, w := m.Config.SampleSize[0], m.Config.SampleSize[1]
+	x := randomInput(n * m.Config.InChannels * h * w)
+	ts := make([]float32, n)
+	for i := range ts {
+		ts[i] = float32(100 * i)
+	}
+	if _, err := m.Forward(x, n, h, w, ts, nil); err != nil { // warm the arena
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Forward(x, n, h, w, ts, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(sec*1e3, "ms/forward")
+	b.ReportMetric(m.FLOPs(h, w)*float64(n)/sec/1e9, "GFLOP/s")
+}
+
+// BenchmarkCIFAR10Forward runs the full google/ddpm-cifar10-32 architecture
+// (35.7 M parameters, random weights) at batch 1 and 8.
+func BenchmarkCIFAR10Forward(b *testing.B) {
+	cfg, err := LoadConfig(filepath.Join(golden.Dir(b, "unet"), "ddpm-cifar10-32.config.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(cfg, 1, NewCPU())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%.2f GFLOP per forward at batch 1", m.FLOPs(32, 32)/1e9)
+	b.Run("batch=1", func(b *testing.B) { benchForward(b, m, 1) })
+	b.Run("batch=8", func(b *testing.B) { benchForward(b, m, 8) })
+}
+
+// BenchmarkCIFARLike32Forward runs the cifar_like32 fixture model.
+func BenchmarkCIFARLike32Forward(b *testing.B) {
+	l, err := Load(filepath.Join(golden.Dir(b, "unet"), "cifar_like32"), NewCPU())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("batch=1", func(b *testing.B) { benchForward(b, l.Model, 1) })
+}

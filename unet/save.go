@@ -1,0 +1,75 @@
+package unet
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/safetensors"
+)
+
+// Save writes the model as a diffusers model folder: config.json,
+// diffusion_pytorch_model.safetensors (F16 when half is set, else F32) and,
+// when sched is not nil, scheduler_config.json. Each file is written under a
+// temporary name and renamed into place, so an interrupted save never leaves
+// a truncated file.
+func (m *Model) Save(dir string, half bool, sched *diffusion.SchedulerConfig) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cfg, err := json.MarshalIndent(m.Config, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, "config.json"), func(f *os.File) error { _, err := f.Write(append(cfg, '\n')); return err }); err != nil {
+		return err
+	}
+	tensors := make([]safetensors.Tensor, 0, len(m.params))
+	for _, p := range m.params {
+		v := make([]float32, p.Tensor.Shape().Len())
+		m.backend.Download(v, p.Tensor)
+		if half {
+			tensors = append(tensors, safetensors.FromFloat32AsHalf(p.Name, p.Dims, v))
+		} else {
+			tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Dims, v))
+		}
+	}
+	err = writeAtomic(filepath.Join(dir, "diffusion_pytorch_model.safetensors"), func(f *os.File) error {
+		return safetensors.Write(f, tensors, map[string]string{"format": "pt"})
+	})
+	if err != nil {
+		return err
+	}
+	if sched != nil {
+		b, err := sched.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		return writeAtomic(filepath.Join(dir, "scheduler_config.json"), func(f *os.File) error { _, err := f.Write(append(b, '\n')); return err })
+	}
+	return nil
+}
+
+// writeAtomic writes path through a temporary file in the same folder.
+func writeAtomic(path string, write func(*os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
