@@ -1,0 +1,593 @@
+// Package cli is DDPM Studio's command line: `sample` (sampling,
+// inpainting, chain export, reproduction from a PNG's recipe) and `info`. It
+// drives the same engine (package studio) as the GUI.
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/studio"
+	"github.com/ddpmstudio/ddpmstudio/unet"
+)
+
+// Usage is the top-level help.
+const Usage = `DDPM Studio %s — sampling from denoising diffusion probabilistic models
+
+Usage:
+  ddpmstudio sample [flags]      sample, inpaint, export the chain (see ddpmstudio sample -h)
+  ddpmstudio info --model DIR    describe a diffusers UNet2DModel folder
+  ddpmstudio schedule            print the default β schedule at a few timesteps
+  ddpmstudio version             print the version
+
+The graphical studio is not built yet.
+`
+
+// exitInterrupted is the conventional status after SIGINT.
+const exitInterrupted = 130
+
+// Main runs the command line with args (without the program name) and
+// returns the exit status. Errors are one line on stderr, never a panic.
+func Main(args []string, stdout, stderr io.Writer) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "ddpmstudio: internal error: %v\n", r)
+			status = 70
+		}
+	}()
+	if len(args) == 0 {
+		fmt.Fprintf(stdout, Usage, studio.Version)
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "sample":
+		err = runSample(ctx, args[1:], stdout, stderr)
+	case "info":
+		err = runInfo(args[1:], stdout)
+	case "schedule":
+		err = runSchedule(stdout)
+	case "version":
+		fmt.Fprintln(stdout, studio.Version)
+	case "help", "-h", "--help":
+		fmt.Fprintf(stdout, Usage, studio.Version)
+	default:
+		err = fmt.Errorf("unknown command %q (try: ddpmstudio help)", args[0])
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "ddpmstudio: interrupted; no files were written")
+		return exitInterrupted
+	}
+	fmt.Fprintln(stderr, "ddpmstudio:", oneLine(err.Error()))
+	return 1
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+func runSchedule(w io.Writer) error {
+	cfg := diffusion.DefaultSchedulerConfig()
+	s, err := cfg.Schedule()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s schedule, T=%d, β from %g to %g\n", cfg.BetaSchedule, s.T(), cfg.BetaStart, cfg.BetaEnd)
+	fmt.Fprintln(w, "     t        β_t        ᾱ_t    log-SNR")
+	for _, t := range []int{0, 99, 249, 499, 749, 999} {
+		fmt.Fprintf(w, "%6d %10.6f %10.6f %10.3f\n", t, s.Beta(t), s.AlphaBar(t), s.LogSNR(t))
+	}
+	return nil
+}
+
+func runInfo(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("info", flag.ContinueOnError)
+	fs.SetOutput(w)
+	model := fs.String("model", "", "diffusers model folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *model == "" {
+		return errors.New("info: --model DIR is required")
+	}
+	l, err := loadModel(*model, "cpu")
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(w, studio.ModelInfo(l))
+	return nil
+}
+
+func loadModel(dir, backend string) (*unet.Loaded, error) {
+	switch backend {
+	case "auto", "cpu":
+	case "gl":
+		return nil, errors.New("--backend gl: the OpenGL compute backend is not built yet; use --backend cpu")
+	default:
+		return nil, fmt.Errorf("--backend %q: want auto, cpu or gl", backend)
+	}
+	if dir == "" {
+		return nil, errors.New("no default model is embedded yet (it arrives with the training milestone); pass --model DIR, a diffusers UNet2DModel folder")
+	}
+	return unet.Load(dir, unet.NewCPU())
+}
+
+type sampleFlags struct {
+	model, sampler, schedule, out, outdir, chain, image, mask, inpaint, backend, from string
+	steps, timesteps, count, batch, every, jumpLength, jumpNSample                    int
+	eta, betaStart, betaEnd                                                           float64
+	seed                                                                              uint64
+	invertMask, quiet                                                                 bool
+	set                                                                               map[string]bool
+}
+
+func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
+	f := &sampleFlags{set: map[string]bool{}}
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.model, "model", "", "diffusers model folder (default: the embedded model)")
+	fs.StringVar(&f.sampler, "sampler", "ddpm", "ddpm or ddim")
+	fs.IntVar(&f.steps, "steps", 0, "denoising steps (default: T for ddpm, 50 for ddim and repaint)")
+	fs.Float64Var(&f.eta, "eta", 0, "DDIM / RePaint noise scale η in [0, 1]")
+	fs.StringVar(&f.schedule, "schedule", "", "override the β schedule: linear, scaled_linear, cosine or sigmoid")
+	fs.Float64Var(&f.betaStart, "beta-start", 0, "override β_1")
+	fs.Float64Var(&f.betaEnd, "beta-end", 0, "override β_T")
+	fs.IntVar(&f.timesteps, "timesteps", 0, "override the number of training timesteps T")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed (default random; always printed and recorded)")
+	fs.IntVar(&f.count, "count", 1, "number of samples")
+	fs.IntVar(&f.batch, "batch", 1, "samples per forward pass")
+	fs.StringVar(&f.out, "out", "", "output PNG (a grid when --count > 1; default sample.png)")
+	fs.StringVar(&f.outdir, "outdir", "", "write one PNG per sample into this folder")
+	fs.StringVar(&f.chain, "chain", "", "export the first sample's chain: FILE.gif (animated) or FILE.png (strip)")
+	fs.IntVar(&f.every, "every", 0, "record every k-th step for --chain (default: about 40 frames)")
+	fs.StringVar(&f.image, "image", "", "image to inpaint (PNG or JPEG)")
+	fs.StringVar(&f.mask, "mask", "", "inpainting mask: white = regenerate, black = keep")
+	fs.BoolVar(&f.invertMask, "invert-mask", false, "swap the mask's meaning")
+	fs.StringVar(&f.inpaint, "inpaint", "repaint", "inpainting method: repaint or replace")
+	fs.IntVar(&f.jumpLength, "jump-length", 10, "RePaint jump length")
+	fs.IntVar(&f.jumpNSample, "jump-n-sample", 10, "RePaint resampling count")
+	fs.StringVar(&f.backend, "backend", "auto", "auto, cpu or gl")
+	fs.StringVar(&f.from, "from", "", "reproduce the picture whose recipe this PNG carries")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage: ddpmstudio sample [flags]")
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, fmt.Errorf("sample: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("sample: unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	return f, nil
+}
+
+// fromAllowed are the flags that may accompany --from: where things are and
+// where results go, never what is computed.
+var fromAllowed = map[string]bool{"from": true, "model": true, "image": true, "mask": true, "out": true, "outdir": true,
+	"chain": true, "every": true, "batch": true, "backend": true, "quiet": true}
+
+func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseSampleFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var recipe studio.Recipe
+	if f.from != "" {
+		recipe, err = recipeFromPNG(f.from)
+		if err != nil {
+			return err
+		}
+		for name := range f.set {
+			if !fromAllowed[name] {
+				return fmt.Errorf("--%s cannot be combined with --from: the recipe fixes it", name)
+			}
+		}
+		if !f.set["model"] {
+			f.model = recipe.Model
+		}
+	}
+	if f.out != "" && f.outdir != "" {
+		return errors.New("give --out or --outdir, not both")
+	}
+	l, err := loadModel(f.model, f.backend)
+	if err != nil {
+		return err
+	}
+	hash, err := studio.HashFile(l.Folder.Weights)
+	if err != nil {
+		return err
+	}
+	if f.from != "" && hash != recipe.ModelHash {
+		return fmt.Errorf("the weights in %s (sha256 %.12s…) are not the ones the recipe used (%.12s…)", l.Folder.Weights, hash, recipe.ModelHash)
+	}
+	cfg := l.Model.Config
+	if cfg.HasClasses() {
+		return errors.New("this model is class-conditional; class selection (--class) is not built yet")
+	}
+
+	if f.from == "" {
+		recipe, err = recipeFromFlags(f, l)
+		if err != nil {
+			return err
+		}
+	}
+	recipe.Program = "DDPM Studio " + studio.Version
+	recipe.Model, recipe.ModelHash = filepath.Clean(f.model), hash
+
+	sched, changed, err := studio.ApplySchedule(l.Scheduler, recipe.Schedule)
+	if err != nil {
+		return fmt.Errorf("schedule: %w", err)
+	}
+	if changed && !f.quiet {
+		was := studio.ScheduleOf(l.Scheduler)
+		fmt.Fprintf(stderr, "warning: schedule %s T=%d β %g→%g differs from the model's training schedule %s T=%d β %g→%g\n",
+			recipe.Schedule.Kind, recipe.Schedule.T, recipe.Schedule.BetaStart, recipe.Schedule.BetaEnd, was.Kind, was.T, was.BetaStart, was.BetaEnd)
+	}
+	h, w := cfg.SampleSize[0], cfg.SampleSize[1]
+	job := &studio.Job{
+		Recipe: recipe, Model: l.Model, Scheduler: sched,
+		Shape: diffusion.Shape{N: 1, C: cfg.InChannels, H: h, W: w}, Batch: f.batch,
+	}
+	if f.batch < 1 {
+		return fmt.Errorf("--batch %d: must be at least 1", f.batch)
+	}
+	if recipe.Inpaint != nil {
+		known, err := inpaintInputs(f, recipe.Inpaint, cfg.InChannels, h, w, stderr)
+		if err != nil {
+			return err
+		}
+		job.Known = known
+	}
+	sampler, err := job.NewSampler()
+	if err != nil {
+		return err
+	}
+	events := len(sampler.Plan())
+	if f.chain != "" {
+		job.KeepEvery = f.every
+		if job.KeepEvery <= 0 {
+			job.KeepEvery = max(1, events/40)
+		}
+	}
+	fmt.Fprintf(stderr, "seed %d\n", recipe.Seed)
+	if !f.quiet {
+		job.Progress = newProgress(stderr, isTerminal(stderr)).update
+	}
+	res, err := job.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if !f.quiet && isTerminal(stderr) {
+		fmt.Fprintln(stderr)
+	}
+	return writeOutputs(f, recipe, res, job.Shape, stdout)
+}
+
+func recipeFromPNG(path string) (studio.Recipe, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return studio.Recipe{}, err
+	}
+	defer fh.Close()
+	text, err := imageio.ReadPNGText(fh)
+	if err != nil {
+		return studio.Recipe{}, fmt.Errorf("--from %s: %w", path, err)
+	}
+	p, ok := text["parameters"]
+	if !ok {
+		return studio.Recipe{}, fmt.Errorf("--from %s: the PNG carries no recipe (no \"parameters\" text chunk)", path)
+	}
+	r, err := studio.DecodeRecipe(p)
+	if err != nil {
+		return r, fmt.Errorf("--from %s: %w", path, err)
+	}
+	return r, nil
+}
+
+func recipeFromFlags(f *sampleFlags, l *unet.Loaded) (studio.Recipe, error) {
+	r := studio.Recipe{Sampler: f.sampler, Steps: f.steps, Eta: f.eta, Seed: f.seed, Count: f.count}
+	if math.IsNaN(f.eta) || f.eta < 0 || f.eta > 1 {
+		return r, fmt.Errorf("--eta %v: must lie in [0, 1]", f.eta)
+	}
+	if f.count < 1 {
+		return r, fmt.Errorf("--count %d: must be at least 1", f.count)
+	}
+	if !f.set["seed"] {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return r, err
+		}
+		r.Seed = binary.LittleEndian.Uint64(b[:]) >> 1 // keep it friendly to tools that read int64
+	}
+	if f.sampler != studio.DDPM && f.sampler != studio.DDIM {
+		return r, fmt.Errorf("--sampler %q: want ddpm or ddim", f.sampler)
+	}
+	r.Schedule = studio.ScheduleOf(l.Scheduler)
+	if f.set["schedule"] || f.set["beta-start"] || f.set["beta-end"] || f.set["timesteps"] {
+		if r.Schedule.Kind == string(diffusion.Explicit) {
+			r.Schedule = studio.Schedule{Kind: string(diffusion.Linear), BetaStart: 1e-4, BetaEnd: 0.02, T: r.Schedule.T}
+		}
+		if f.set["schedule"] {
+			k, err := diffusion.ParseKind(f.schedule)
+			if err != nil {
+				return r, fmt.Errorf("--schedule: %w", err)
+			}
+			r.Schedule.Kind = string(k)
+		}
+		if f.set["beta-start"] {
+			r.Schedule.BetaStart = f.betaStart
+		}
+		if f.set["beta-end"] {
+			r.Schedule.BetaEnd = f.betaEnd
+		}
+		if f.set["timesteps"] {
+			r.Schedule.T = f.timesteps
+		}
+	}
+	if f.set["image"] != f.set["mask"] {
+		return r, errors.New("inpainting needs both --image and --mask")
+	}
+	if f.set["image"] {
+		in := &studio.Inpaint{Method: f.inpaint, Image: f.image, Mask: f.mask, InvertMask: f.invertMask}
+		switch f.inpaint {
+		case studio.RePaint:
+			in.JumpLength, in.JumpNSample = f.jumpLength, f.jumpNSample
+			r.Sampler = studio.RePaint
+		case studio.Replace:
+		default:
+			return r, fmt.Errorf("--inpaint %q: want repaint or replace", f.inpaint)
+		}
+		r.Inpaint = in
+	}
+	if !f.set["steps"] {
+		switch r.Sampler {
+		case studio.DDPM:
+			r.Steps = r.Schedule.T
+		default:
+			r.Steps = min(50, r.Schedule.T)
+		}
+	}
+	return r, nil
+}
+
+// inpaintInputs loads the image and mask, checks they match, fits them to
+// the model and verifies them against a reproduced recipe's hashes.
+func inpaintInputs(f *sampleFlags, in *studio.Inpaint, c, h, w int, stderr io.Writer) (*diffusion.Known, error) {
+	imgPath, maskPath := in.Image, in.Mask
+	if f.set["image"] {
+		imgPath = f.image
+	}
+	if f.set["mask"] {
+		maskPath = f.mask
+	}
+	imgHash, err := studio.HashFile(imgPath)
+	if err != nil {
+		return nil, fmt.Errorf("--image: %w", err)
+	}
+	maskHash, err := studio.HashFile(maskPath)
+	if err != nil {
+		return nil, fmt.Errorf("--mask: %w", err)
+	}
+	if f.from != "" && (imgHash != in.ImageHash || maskHash != in.MaskHash) {
+		return nil, errors.New("the inpainting image or mask differs from the one the recipe used (sha256 mismatch)")
+	}
+	in.Image, in.Mask, in.ImageHash, in.MaskHash = imgPath, maskPath, imgHash, maskHash
+	img, err := imageio.Load(imgPath)
+	if err != nil {
+		return nil, err
+	}
+	mask, err := imageio.Load(maskPath)
+	if err != nil {
+		return nil, err
+	}
+	if img.Bounds().Size() != mask.Bounds().Size() {
+		return nil, fmt.Errorf("mask %s is %v but image %s is %v: they must be the same size", maskPath, mask.Bounds().Size(), imgPath, img.Bounds().Size())
+	}
+	fitted, resized := imageio.Fit(img, w, h)
+	fittedMask, _ := imageio.Fit(mask, w, h)
+	if resized && !f.quiet {
+		fmt.Fprintf(stderr, "notice: image and mask resized from %dx%d to the model's %dx%d\n", img.Bounds().Dx(), img.Bounds().Dy(), w, h)
+	}
+	x, err := imageio.FromImage(fitted, c, h, w)
+	if err != nil {
+		return nil, err
+	}
+	return &diffusion.Known{Image: x, Mask: imageio.MaskFromImage(fittedMask, in.InvertMask)}, nil
+}
+
+func writeOutputs(f *sampleFlags, r studio.Recipe, res *studio.Result, shape diffusion.Shape, stdout io.Writer) error {
+	imgs := make([]image.Image, len(res.Samples))
+	for i, s := range res.Samples {
+		img, err := imageio.ToImage(s, shape.C, shape.H, shape.W)
+		if err != nil {
+			return err
+		}
+		imgs[i] = img
+	}
+	if f.outdir != "" {
+		if err := os.MkdirAll(f.outdir, 0o755); err != nil {
+			return err
+		}
+		for i, img := range imgs {
+			one := r
+			one.First, one.Count = r.First+i, 1
+			path := filepath.Join(f.outdir, fmt.Sprintf("sample-%05d.png", r.First+i))
+			if err := writePNG(path, img, one); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "wrote %d samples to %s\n", len(imgs), f.outdir)
+	} else {
+		out := f.out
+		if out == "" {
+			out = "sample.png"
+		}
+		img := imgs[0]
+		if len(imgs) > 1 {
+			img = imageio.Grid(imgs, int(math.Ceil(math.Sqrt(float64(len(imgs))))), 2)
+		}
+		if err := writePNG(out, img, r); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", out)
+	}
+	if f.chain != "" {
+		if err := writeChain(f.chain, res.Chain, shape); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", f.chain)
+	}
+	return nil
+}
+
+func writePNG(path string, img image.Image, r studio.Recipe) error {
+	if !strings.EqualFold(filepath.Ext(path), ".png") {
+		return fmt.Errorf("%s: output images are PNG files; name it *.png", path)
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		return imageio.EncodePNG(w, img, map[string]string{"parameters": r.Encode(), "Software": r.Program})
+	})
+}
+
+// chainPairs renders each recorded denoising frame of sample 0 as (x_t,
+// x̂_0), ending with the final sample beside itself.
+func chainPairs(c *diffusion.Chain, shape diffusion.Shape) ([][2]image.Image, error) {
+	per := shape.SampleLen()
+	var pairs [][2]image.Image
+	add := func(a, b []float32) error {
+		xt, err := imageio.ToImage(a[:per], shape.C, shape.H, shape.W)
+		if err != nil {
+			return err
+		}
+		x0, err := imageio.ToImage(b[:per], shape.C, shape.H, shape.W)
+		if err != nil {
+			return err
+		}
+		pairs = append(pairs, [2]image.Image{xt, x0})
+		return nil
+	}
+	for _, fr := range c.Frames {
+		if fr.Event.Kind == diffusion.Denoise {
+			if err := add(fr.X, fr.X0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := add(c.Final, c.Final); err != nil {
+		return nil, err
+	}
+	return pairs, nil
+}
+
+func writeChain(path string, c *diffusion.Chain, shape diffusion.Shape) error {
+	pairs, err := chainPairs(c, shape)
+	if err != nil {
+		return err
+	}
+	scale := max(1, 128/max(shape.H, shape.W))
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".gif":
+		// Each frame: x_t on the left, the predicted x̂_0 on the right.
+		frames := make([]image.Image, len(pairs))
+		for i, p := range pairs {
+			frames[i] = imageio.Scale(imageio.Grid(p[:], 2, 1), scale)
+		}
+		return writeAtomic(path, func(w io.Writer) error { return imageio.WriteGIF(w, frames, 8) })
+	case ".png":
+		// A strip: one column per recorded step, x_t above x̂_0.
+		cols := make([]image.Image, len(pairs))
+		for i, p := range pairs {
+			cols[i] = imageio.Grid(p[:], 1, 1)
+		}
+		strip := imageio.Scale(imageio.Grid(cols, len(cols), 1), max(1, scale/2))
+		return writeAtomic(path, func(w io.Writer) error { return imageio.EncodePNG(w, strip, nil) })
+	}
+	return fmt.Errorf("--chain %s: want a .gif or .png file", path)
+}
+
+// writeAtomic writes through a temporary file in the target's folder and
+// renames it into place: an interrupted run leaves no partial file.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	fh, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := fh.Name()
+	defer os.Remove(tmp)
+	if err := write(fh); err != nil {
+		fh.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := fh.Chmod(0o644); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress prints a bar with steps/s and ETA on a terminal, and a plain line
+// every tenth of the run otherwise.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	start    time.Time
+	lastPct  int
+}
+
+func newProgress(w io.Writer, terminal bool) *progress {
+	return &progress{w: w, terminal: terminal, start: time.Now(), lastPct: -1}
+}
+
+func (p *progress) update(done, total int) {
+	el := time.Since(p.start).Seconds()
+	rate := float64(done) / math.Max(el, 1e-9)
+	eta := time.Duration(float64(total-done)/math.Max(rate, 1e-9)) * time.Second
+	if p.terminal {
+		const width = 30
+		fill := width * done / total
+		fmt.Fprintf(p.w, "\r[%s%s] %d/%d steps  %.1f steps/s  ETA %s ", strings.Repeat("#", fill), strings.Repeat(".", width-fill), done, total, rate, eta.Round(time.Second))
+		return
+	}
+	pct := 100 * done / total
+	if pct/10 != p.lastPct/10 || done == total {
+		p.lastPct = pct
+		fmt.Fprintf(p.w, "step %d/%d (%d%%, %.1f steps/s, ETA %s)\n", done, total, pct, rate, eta.Round(time.Second))
+	}
+}

@@ -1,0 +1,375 @@
+package cli_test
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
+	"github.com/ddpmstudio/ddpmstudio/studio"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ddpmstudio-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "ddpmstudio")
+	build := exec.Command("go", "build", "-o", binary, "../")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the binary:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func mustRun(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	r := run(t, dir, args...)
+	if r.code != 0 {
+		t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+	}
+	return r
+}
+
+func model(t *testing.T, name string) string {
+	return filepath.Join(golden.Dir(t, "unet"), name)
+}
+
+func decode(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, a1 := a.At(x, y).RGBA()
+			r2, g2, b2, a2 := b.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func recipeOf(t *testing.T, path string) studio.Recipe {
+	t.Helper()
+	f, _ := os.Open(path)
+	defer f.Close()
+	text, err := imageio.ReadPNGText(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := studio.DecodeRecipe(text["parameters"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestSampleDeterministicAndReproducible(t *testing.T) {
+	dir := t.TempDir()
+	m := model(t, "tiny_gray16")
+	args := []string{"sample", "--model", m, "--sampler", "ddim", "--steps", "8", "--eta", "0.5", "--seed", "5"}
+	r := mustRun(t, dir, append(args, "--out", "a.png")...)
+	if !strings.Contains(r.stderr, "seed 5") {
+		t.Errorf("seed not printed: %q", r.stderr)
+	}
+	mustRun(t, dir, append(args, "--out", "b.png")...)
+	a, _ := os.ReadFile(filepath.Join(dir, "a.png"))
+	b, _ := os.ReadFile(filepath.Join(dir, "b.png"))
+	if !bytes.Equal(a, b) {
+		t.Error("the same command wrote different bytes")
+	}
+	img := decode(t, filepath.Join(dir, "a.png"))
+	if _, ok := img.(*image.Gray); !ok || img.Bounds().Dx() != 16 {
+		t.Errorf("a 1-channel model wrote %T of %v", img, img.Bounds())
+	}
+	rec := recipeOf(t, filepath.Join(dir, "a.png"))
+	if rec.Seed != 5 || rec.Sampler != "ddim" || rec.Steps != 8 || rec.Eta != 0.5 || len(rec.ModelHash) != 64 || rec.Schedule.T != 1000 {
+		t.Errorf("recipe %+v", rec)
+	}
+	mustRun(t, dir, "sample", "--from", "a.png", "--out", "c.png")
+	if !samePixels(img, decode(t, filepath.Join(dir, "c.png"))) {
+		t.Error("--from did not reproduce the pixels")
+	}
+	// A different seed gives a different picture.
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "8", "--eta", "0.5", "--seed", "6", "--out", "d.png")
+	if samePixels(img, decode(t, filepath.Join(dir, "d.png"))) {
+		t.Error("seed 6 drew the same picture as seed 5")
+	}
+}
+
+func TestBatchesAndOutdir(t *testing.T) {
+	dir := t.TempDir()
+	m := model(t, "cifar_like32")
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "4", "--seed", "9", "--count", "3", "--batch", "2", "--outdir", "many", "--quiet")
+	files, _ := filepath.Glob(filepath.Join(dir, "many", "*.png"))
+	if len(files) != 3 {
+		t.Fatalf("%d files: %v", len(files), files)
+	}
+	third := filepath.Join(dir, "many", "sample-00002.png")
+	img := decode(t, third)
+	if _, grey := img.(*image.Gray); grey || img.Bounds().Dx() != 32 {
+		t.Errorf("an RGB model wrote %T of %v", img, img.Bounds())
+	}
+	// The third sample came from the second batch of two; alone it is the same image.
+	mustRun(t, dir, "sample", "--from", third, "--out", "again.png", "--quiet")
+	if !samePixels(img, decode(t, filepath.Join(dir, "again.png"))) {
+		t.Error("sample 2 differs when drawn alone")
+	}
+	// A grid of four.
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "2", "--seed", "9", "--count", "4", "--batch", "4", "--out", "grid.png", "--quiet")
+	if b := decode(t, filepath.Join(dir, "grid.png")).Bounds(); b.Dx() != 2*32+2 || b.Dy() != 2*32+2 {
+		t.Errorf("grid is %v", b)
+	}
+}
+
+func TestChainExport(t *testing.T) {
+	dir := t.TempDir()
+	m := model(t, "tiny_gray16")
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddpm", "--steps", "12", "--seed", "1", "--out", "s.png", "--chain", "c.gif", "--every", "3", "--quiet")
+	f, err := os.Open(filepath.Join(dir, "c.gif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	g, err := gif.DecodeAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Frames at events 0, 3, 6, 9, 11 plus the final sample.
+	if len(g.Image) != 6 {
+		t.Errorf("%d frames, want 6", len(g.Image))
+	}
+	if b := g.Image[0].Bounds(); b.Dx() <= b.Dy() {
+		t.Errorf("frame %v is not x_t and x̂_0 side by side", b)
+	}
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "6", "--seed", "1", "--out", "s.png", "--chain", "strip.png", "--every", "2", "--quiet")
+	strip := decode(t, filepath.Join(dir, "strip.png")).Bounds()
+	if strip.Dx() < 4*strip.Dy()/2 {
+		t.Errorf("strip %v is not a row of steps", strip)
+	}
+}
+
+func writeImage(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+func TestInpainting(t *testing.T) {
+	dir := t.TempDir()
+	m := model(t, "tiny_gray16")
+	// A 32×32 picture (resized to the model's 16×16) and a mask regenerating the right half.
+	src := image.NewGray(image.Rect(0, 0, 32, 32))
+	mask := image.NewGray(image.Rect(0, 0, 32, 32))
+	for y := 0; y < 32; y++ {
+		for x := 0; x < 32; x++ {
+			src.SetGray(x, y, color.Gray{uint8(8 * (x/4 + y/4))})
+			if x >= 16 {
+				mask.SetGray(x, y, color.Gray{255})
+			}
+		}
+	}
+	writeImage(t, filepath.Join(dir, "in.png"), src)
+	writeImage(t, filepath.Join(dir, "mask.png"), mask)
+	fitted, _ := imageio.Fit(src, 16, 16)
+	want, _ := imageio.FromImage(fitted, 1, 16, 16)
+	for _, method := range []string{"repaint", "replace"} {
+		t.Run(method, func(t *testing.T) {
+			out := method + ".png"
+			r := mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "6", "--seed", "2", "--image", "in.png", "--mask", "mask.png",
+				"--inpaint", method, "--jump-length", "2", "--jump-n-sample", "2", "--out", out)
+			if !strings.Contains(r.stderr, "resized") {
+				t.Errorf("no resize notice: %q", r.stderr)
+			}
+			got := decode(t, filepath.Join(dir, out)).(*image.Gray)
+			changed := 0
+			for y := 0; y < 16; y++ {
+				for x := 0; x < 16; x++ {
+					wantPix := imageio.To8Bit(want[y*16+x])
+					if x < 8 && got.GrayAt(x, y).Y != wantPix {
+						t.Fatalf("kept pixel (%d,%d) = %d, want %d", x, y, got.GrayAt(x, y).Y, wantPix)
+					}
+					if x >= 8 && got.GrayAt(x, y).Y != wantPix {
+						changed++
+					}
+				}
+			}
+			if changed < 32 {
+				t.Errorf("only %d regenerated pixels changed", changed)
+			}
+			rec := recipeOf(t, filepath.Join(dir, out))
+			if rec.Inpaint == nil || rec.Inpaint.Method != method || len(rec.Inpaint.MaskHash) != 64 {
+				t.Errorf("recipe %+v", rec.Inpaint)
+			}
+			mustRun(t, dir, "sample", "--from", out, "--out", "re-"+out, "--quiet")
+			if !samePixels(got, decode(t, filepath.Join(dir, "re-"+out))) {
+				t.Error("--from did not reproduce the inpainting")
+			}
+		})
+	}
+	// Changing the mask after the fact is caught.
+	mask.SetGray(0, 0, color.Gray{255})
+	writeImage(t, filepath.Join(dir, "mask.png"), mask)
+	if r := run(t, dir, "sample", "--from", "repaint.png", "--out", "x.png"); r.code == 0 || !strings.Contains(r.stderr, "differs") {
+		t.Errorf("changed mask accepted: %d %q", r.code, r.stderr)
+	}
+}
+
+func TestErrorsAreOneLine(t *testing.T) {
+	dir := t.TempDir()
+	m := model(t, "tiny_gray16")
+	os.MkdirAll(filepath.Join(dir, "empty"), 0o755)
+	os.WriteFile(filepath.Join(dir, "broken.png"), []byte("not an image"), 0o644)
+	writeImage(t, filepath.Join(dir, "img.png"), image.NewGray(image.Rect(0, 0, 16, 16)))
+	writeImage(t, filepath.Join(dir, "small.png"), image.NewGray(image.Rect(0, 0, 8, 8)))
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sample", "--model", "nowhere"}, "nowhere"},
+		{[]string{"sample", "--model", "empty"}, "no config.json"},
+		{[]string{"sample"}, "no default model"},
+		{[]string{"sample", "--model", m, "--sampler", "euler"}, "euler"},
+		{[]string{"sample", "--model", m, "--schedule", "quadratic"}, "quadratic"},
+		{[]string{"sample", "--model", m, "--backend", "gl"}, "not built yet"},
+		{[]string{"sample", "--model", m, "--image", "broken.png", "--mask", "img.png"}, "broken.png"},
+		{[]string{"sample", "--model", m, "--image", "img.png", "--mask", "small.png"}, "same size"},
+		{[]string{"sample", "--model", m, "--image", "img.png"}, "both --image and --mask"},
+		{[]string{"sample", "--model", m, "--eta", "2"}, "--eta"},
+		{[]string{"sample", "--model", m, "--bogus"}, "bogus"},
+		{[]string{"sample", "--from", "img.png"}, "no recipe"},
+		{[]string{"sample", "--model", m, "--steps", "5000"}, "exceed"},
+		{[]string{"info"}, "--model"},
+		{[]string{"frobnicate"}, "unknown command"},
+	}
+	for _, c := range cases {
+		r := run(t, dir, c.args...)
+		if r.code == 0 {
+			t.Errorf("%v: exit 0", c.args)
+			continue
+		}
+		msg := strings.TrimSpace(r.stderr)
+		if strings.Contains(msg, "\n") || strings.Contains(msg, "goroutine") || !strings.Contains(msg, c.want) {
+			t.Errorf("%v: stderr %q, want one line mentioning %q", c.args, msg, c.want)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	if len(files) != 3 {
+		t.Errorf("failed runs left files: %v", files)
+	}
+}
+
+func TestScheduleOverrideWarns(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, dir, "sample", "--model", model(t, "tiny_gray16"), "--sampler", "ddim", "--steps", "4", "--seed", "1",
+		"--schedule", "cosine", "--timesteps", "500", "--out", "o.png")
+	if !strings.Contains(r.stderr, "warning: schedule squaredcos_cap_v2 T=500") {
+		t.Errorf("no warning: %q", r.stderr)
+	}
+	if rec := recipeOf(t, filepath.Join(dir, "o.png")); rec.Schedule.Kind != "squaredcos_cap_v2" || rec.Schedule.T != 500 {
+		t.Errorf("recipe schedule %+v", rec.Schedule)
+	}
+}
+
+func TestInterruptLeavesNoFiles(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "sample", "--model", model(t, "cifar_like32"), "--sampler", "ddpm", "--seed", "1", "--out", "never.png", "--chain", "never.gif")
+	cmd.Dir = dir
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until sampling is under way, then interrupt.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(errb.String(), "seed") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	took := time.Since(sent)
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, stderr %q", err, errb.String())
+	}
+	if took > 5*time.Second {
+		t.Errorf("took %v to stop", took)
+	}
+	if !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("stderr %q", errb.String())
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("interrupted run left %v", left)
+	}
+}
+
+func TestInfo(t *testing.T) {
+	r := mustRun(t, t.TempDir(), "info", "--model", model(t, "scaleshift_class16"))
+	for _, want := range []string{"parameters   719875", "classes      10", "GFLOP", "fixed_small"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("info lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package imageio
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"testing"
+)
+
+func TestTo8BitMatchesDiffusers(t *testing.T) {
+	cases := []struct {
+		v    float32
+		want uint8
+	}{
+		{-1, 0}, {1, 255}, {-3, 0}, {7, 255}, {0, 128}, // 127.5 rounds half to even: 128
+		{float32(math.NaN()), 0}, {float32(math.Inf(-1)), 0},
+	}
+	for _, c := range cases {
+		if got := To8Bit(c.v); got != c.want {
+			t.Errorf("To8Bit(%v) = %d, want %d", c.v, got, c.want)
+		}
+	}
+	// Every 8-bit value survives FromImage then To8Bit.
+	img := image.NewGray(image.Rect(0, 0, 256, 1))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	x, err := FromImage(img, 1, 1, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range x {
+		if To8Bit(v) != uint8(i) {
+			t.Fatalf("pixel %d comes back as %d", i, To8Bit(v))
+		}
+	}
+}
+
+func TestPNGTextRoundTrip(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 3, 2))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(37 * i)
+	}
+	var buf bytes.Buffer
+	text := map[string]string{"parameters": `{"seed": 42, "note": "ᾱ"}`, "Software": "DDPM Studio"}
+	if err := EncodePNG(&buf, img, text); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := png.Decode(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("standard decoder rejects our PNG: %v", err)
+	}
+	for y := 0; y < 2; y++ {
+		for x := 0; x < 3; x++ {
+			if color.NRGBAModel.Convert(dec.At(x, y)) != img.At(x, y) {
+				t.Fatalf("pixel (%d,%d) changed", x, y)
+			}
+		}
+	}
+	got, err := ReadPNGText(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range text {
+		if got[k] != v {
+			t.Errorf("chunk %q = %q, want %q", k, got[k], v)
+		}
+	}
+	var again bytes.Buffer
+	EncodePNG(&again, img, text)
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Error("encoding is not deterministic")
+	}
+	if _, err := ReadPNGText(bytes.NewReader([]byte("GIF89a"))); err == nil {
+		t.Error("accepted a non-PNG")
+	}
+	if _, err := ReadPNGText(bytes.NewReader(buf.Bytes()[:40])); err == nil {
+		t.Error("accepted a truncated PNG")
+	}
+	if err := EncodePNG(&bytes.Buffer{}, img, map[string]string{"": "x"}); err == nil {
+		t.Error("accepted an empty keyword")
+	}
+}
+
+func TestMaskThreshold(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 4, 1))
+	img.Pix = []uint8{0, 127, 128, 255}
+	if got := MaskFromImage(img, false); got[0] != 0 || got[1] != 0 || got[2] != 1 || got[3] != 1 {
+		t.Errorf("mask %v", got)
+	}
+	if got := MaskFromImage(img, true); got[0] != 1 || got[3] != 0 {
+		t.Errorf("inverted mask %v", got)
+	}
+}
+
+func TestToImageRGB(t *testing.T) {
+	x := []float32{-1, 1, 0, 0, 1, -1} // R plane, G plane, B plane of a 2×1 image
+	img, err := ToImage(x, 3, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.At(0, 0).(color.NRGBA); got != (color.NRGBA{0, 128, 255, 255}) {
+		t.Errorf("pixel 0 = %v", got)
+	}
+	if _, err := ToImage(x, 2, 1, 3); err == nil {
+		t.Error("2 channels accepted")
+	}
+}
