@@ -6,7 +6,8 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 )
 
 // CPUTensor is a tensor of the CPU backend: a plain float32 slice.
@@ -21,7 +22,9 @@ func (t *CPUTensor) Shape() Shape { return t.shape }
 // NewCPUTensor wraps data (which must hold s.Len() values) as a CPU tensor.
 func NewCPUTensor(s Shape, data []float32) *CPUTensor { return &CPUTensor{shape: s, Data: data} }
 
-// CPU is the gonum backend: convolutions are im2col + blas32 Sgemm, the other
+// CPU is the gonum backend: convolutions are im2col + Sgemm through gonum's
+// blas.Float32 interface (by default the packed AVX-512/AVX2 implementation of
+// package sgemm, which embeds gonum's own BLAS), the other
 // kernels plain loops split across all cores. It keeps one scratch buffer
 // for im2col and attention scores and grows it only when a larger layer
 // appears, so a steady-state forward pass does not grow memory.
@@ -34,7 +37,7 @@ type CPU struct {
 
 // NewCPU returns a CPU backend using GOMAXPROCS cores.
 func NewCPU() *CPU {
-	return &CPU{workers: runtime.GOMAXPROCS(0), blas: blas32.Implementation()}
+	return &CPU{workers: runtime.GOMAXPROCS(0), blas: sgemm.New()}
 }
 
 // Name implements Backend.
@@ -156,7 +159,7 @@ func (c *CPU) Linear(dst, x, w, bias Tensor) {
 
 // GroupNorm implements Backend. Statistics accumulate in float64: the
 // reference runs the whole network in float64.
-func (c *CPU) GroupNorm(dst, x, gamma, beta Tensor, groups int, eps float32, silu bool) {
+func (c *CPU) GroupNorm(dst, x, gamma, beta Tensor, groups int, eps float32, withSiLU bool) {
 	s := x.Shape()
 	n, ch, hw := s[0], s[1], s[2]*s[3]
 	cg := ch / groups
@@ -183,10 +186,9 @@ func (c *CPU) GroupNorm(dst, x, gamma, beta Tensor, groups int, eps float32, sil
 				b := bd[chn] - float32(mean)*a
 				in := seg[cc*hw : (cc+1)*hw]
 				out := dd[base+cc*hw : base+(cc+1)*hw]
-				if silu {
+				if withSiLU {
 					for i, v := range in {
-						y := v*a + b
-						out[i] = y / (1 + float32(math.Exp(float64(-y))))
+						out[i] = silu(v*a + b)
 					}
 				} else {
 					for i, v := range in {
@@ -203,8 +205,7 @@ func (c *CPU) SiLU(dst, x Tensor) {
 	xd, dd := data(x), data(dst)
 	c.parallel(len(xd), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := xd[i]
-			dd[i] = v / (1 + float32(math.Exp(float64(-v))))
+			dd[i] = silu(xd[i])
 		}
 	})
 }
@@ -320,7 +321,7 @@ func softmaxRow(row []float32) {
 	}
 	var sum float64
 	for i, v := range row {
-		e := float32(math.Exp(float64(v - m)))
+		e := expf(v - m)
 		row[i] = e
 		sum += float64(e)
 	}

@@ -1,0 +1,39 @@
+package sgemm
+
+import "golang.org/x/sys/cpu"
+
+// Assembly micro-kernels (kernels_amd64.s). Each adds the MR×NR product of
+// packed panels to the tile of C at c with row stride ldc (in elements).
+//
+//go:noescape
+func kernel8x32AVX512(k int, a, b, c *float32, ldc int)
+
+//go:noescape
+func kernel6x16AVX2(k int, a, b, c *float32, ldc int)
+
+var avx512 = Kernel{Name: "avx512", MR: 8, NR: 32, run: func(k int, a, b, c []float32, ldc int) {
+	_ = a[8*k-1]
+	_ = b[32*k-1]
+	_ = c[7*ldc+31]
+	kernel8x32AVX512(k, &a[0], &b[0], &c[0], ldc)
+}}
+
+var avx2 = Kernel{Name: "avx2", MR: 6, NR: 16, run: func(k int, a, b, c []float32, ldc int) {
+	_ = a[6*k-1]
+	_ = b[16*k-1]
+	_ = c[5*ldc+15]
+	kernel6x16AVX2(k, &a[0], &b[0], &c[0], ldc)
+}}
+
+// Kernels lists the kernels this CPU can run, fastest first; the portable
+// kernel is always last.
+func Kernels() []Kernel {
+	var ks []Kernel
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, avx512)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, avx2)
+	}
+	return append(ks, Portable)
+}

@@ -1,0 +1,369 @@
+// Package sgemm is a packed, cache-blocked single-precision matrix multiply
+// (the Goto/BLIS scheme) with AVX-512 and AVX2 FMA micro-kernels in Go
+// assembly, selected at run time, and a portable Go kernel everywhere else.
+//
+// It plugs in behind gonum's API: Implementation embeds gonum's native BLAS
+// and overrides Sgemm, so it satisfies blas.Float32 and can be installed with
+// blas32.Use. Everything that calls gonum keeps calling gonum.
+//
+// # Algorithm
+//
+// C = α·op(A)·op(B) + β·C is computed in blocks: B is packed KC rows at a
+// time into panels NR columns wide, A into panels MR rows tall (α folded in),
+// and a micro-kernel accumulates one MR×NR tile of C in registers over the
+// KC-long panels. Transposed operands cost nothing extra: the packing reads
+// them with the other stride, so backward passes run at forward speed. Work
+// is split over row blocks and column chunks across GOMAXPROCS goroutines.
+package sgemm
+
+import (
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Kernel is one micro-kernel: it adds the product of a packed MR×kc panel
+// of A and a packed kc×NR panel of B to the MR×NR tile of C at c (row stride
+// ldc).
+type Kernel struct {
+	Name   string
+	MR, NR int
+	run    func(k int, a, b, c []float32, ldc int)
+}
+
+// blocking parameters: a KC×NR panel of B stays in L1 while MR×KC panels of
+// A stream from L2; an MC×KC block of A fits L2.
+const (
+	kc = 256
+	mc = 128
+	nc = 2048
+)
+
+// Implementation is gonum's BLAS with a faster Sgemm.
+type Implementation struct {
+	gonum.Implementation
+	kernel  Kernel
+	workers int // 0: GOMAXPROCS at call time
+}
+
+// New returns the implementation using the best kernel this CPU supports.
+func New() Implementation { return Implementation{kernel: Best()} }
+
+// WithKernel returns the implementation using kernel k (for tests and
+// benchmarks that compare kernels).
+func WithKernel(k Kernel) Implementation { return Implementation{kernel: k} }
+
+// Kernel reports the micro-kernel in use.
+func (impl Implementation) Kernel() Kernel { return impl.kernel }
+
+// Portable is the pure-Go kernel, available everywhere.
+var Portable = Kernel{Name: "go", MR: 4, NR: 8, run: kernelGo}
+
+// Best is the fastest kernel this CPU supports.
+func Best() Kernel {
+	ks := Kernels()
+	return ks[0]
+}
+
+func kernelGo(k int, a, b, c []float32, ldc int) {
+	const mr, nr = 4, 8
+	var acc [mr * nr]float32
+	for p := 0; p < k; p++ {
+		ap := a[p*mr : p*mr+mr]
+		bp := b[p*nr : p*nr+nr]
+		for r := 0; r < mr; r++ {
+			av := ap[r]
+			row := acc[r*nr : r*nr+nr]
+			for j, bv := range bp {
+				row[j] += av * bv
+			}
+		}
+	}
+	for r := 0; r < mr; r++ {
+		row := c[r*ldc : r*ldc+nr]
+		for j := range row {
+			row[j] += acc[r*nr+j]
+		}
+	}
+}
+
+// buffers is a free list of packing buffers. Unlike a sync.Pool it survives
+// garbage collections, so a steady stream of products of the same shapes
+// allocates nothing after the first.
+var buffers struct {
+	sync.Mutex
+	free []*[]float32
+}
+
+func getBuf(n int) *[]float32 {
+	buffers.Lock()
+	defer buffers.Unlock()
+	best := -1
+	for i, b := range buffers.free {
+		if cap(*b) >= n && (best < 0 || cap(*b) < cap(*buffers.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		b := make([]float32, n)
+		return &b
+	}
+	b := buffers.free[best]
+	buffers.free = append(buffers.free[:best], buffers.free[best+1:]...)
+	*b = (*b)[:n]
+	return b
+}
+
+func putBuf(b *[]float32) {
+	buffers.Lock()
+	buffers.free = append(buffers.free, b)
+	buffers.Unlock()
+}
+
+// Sgemm computes C = α·op(A)·op(B) + β·C for row-major matrices, as
+// blas.Float32's Sgemm does, with the same argument checks.
+func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	aT := tA == blas.Trans || tA == blas.ConjTrans
+	bT := tB == blas.Trans || tB == blas.ConjTrans
+	if (tA != blas.NoTrans && !aT) || (tB != blas.NoTrans && !bT) {
+		panic("blas: illegal transpose")
+	}
+	if m < 0 || n < 0 || k < 0 {
+		panic("blas: negative dimension")
+	}
+	rowsA, colsA, rowsB, colsB := m, k, k, n
+	if aT {
+		rowsA, colsA = k, m
+	}
+	if bT {
+		rowsB, colsB = n, k
+	}
+	if lda < max(1, colsA) || ldb < max(1, colsB) || ldc < max(1, n) {
+		panic("blas: bad leading dimension")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if len(a) < (rowsA-1)*lda+colsA || len(b) < (rowsB-1)*ldb+colsB || len(c) < (m-1)*ldc+n {
+		panic("blas: insufficient slice length")
+	}
+	kern := impl.kernel
+	if kern.run == nil {
+		kern = Best()
+	}
+	workers := impl.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	scaleC(m, n, beta, c, ldc)
+	if alpha == 0 || k == 0 {
+		return
+	}
+	g := gemm{kern: kern, aT: aT, bT: bT, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	g.run(workers)
+}
+
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+type gemm struct {
+	kern        Kernel
+	aT, bT      bool
+	m, n, k     int
+	alpha       float32
+	a, b, c     []float32
+	lda, ldb    int
+	ldc         int
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+func (g *gemm) run(workers int) {
+	mr, nr := g.kern.MR, g.kern.NR
+	for jc := 0; jc < g.n; jc += nc {
+		ncur := min(nc, g.n-jc)
+		panelsB := (ncur + nr - 1) / nr
+		for pc := 0; pc < g.k; pc += kc {
+			kcur := min(kc, g.k-pc)
+			bbuf := getBuf(panelsB * nr * kcur)
+			bp := *bbuf
+			g.packB(bp, pc, kcur, jc, ncur, workers)
+			// Tasks: row blocks of A × chunks of B panels, enough to keep
+			// every worker busy even when m is small.
+			mBlocks := (g.m + mc - 1) / mc
+			chunks := 1
+			if mBlocks < 2*workers {
+				chunks = min(panelsB, (2*workers+mBlocks-1)/mBlocks)
+			}
+			per := (panelsB + chunks - 1) / chunks
+			tasks := mBlocks * chunks
+			do := func(t int) {
+				ib, ch := t/chunks, t%chunks
+				i0 := ib * mc
+				mcur := min(mc, g.m-i0)
+				p0, p1 := ch*per, min(panelsB, (ch+1)*per)
+				if p0 >= p1 {
+					return
+				}
+				abuf := getBuf(roundUp(mcur, mr)*kcur + mr*nr)
+				ap, edge := (*abuf)[:roundUp(mcur, mr)*kcur], (*abuf)[roundUp(mcur, mr)*kcur:]
+				g.packA(ap, i0, mcur, pc, kcur)
+				g.macro(ap, bp, edge, i0, mcur, jc, ncur, kcur, p0, p1)
+				putBuf(abuf)
+			}
+			if workers <= 1 || tasks == 1 {
+				for t := 0; t < tasks; t++ {
+					do(t)
+				}
+			} else {
+				parallelFor(tasks, workers, do)
+			}
+			putBuf(bbuf)
+		}
+	}
+}
+
+// parallelFor runs do(0…n−1) on up to workers goroutines.
+func parallelFor(n, workers int, do func(int)) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				t := next
+				next++
+				mu.Unlock()
+				if t >= n {
+					return
+				}
+				do(t)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// macro runs the micro-kernel over the tiles of one packed A block and B
+// panels [p0, p1); edge (MR·NR values) takes the tiles that overhang C.
+func (g *gemm) macro(ap, bp, edge []float32, i0, mcur, jc, ncur, kcur, p0, p1 int) {
+	mr, nr := g.kern.MR, g.kern.NR
+	for jp := p0; jp < p1; jp++ {
+		j := jp * nr
+		ncols := min(nr, ncur-j)
+		bPanel := bp[jp*nr*kcur : (jp+1)*nr*kcur]
+		for ir := 0; ir < mcur; ir += mr {
+			nrows := min(mr, mcur-ir)
+			aPanel := ap[ir*kcur : (ir+mr)*kcur]
+			cOff := (i0+ir)*g.ldc + jc + j
+			if nrows == mr && ncols == nr && cOff+(mr-1)*g.ldc+nr <= len(g.c) {
+				g.kern.run(kcur, aPanel, bPanel, g.c[cOff:], g.ldc)
+				continue
+			}
+			tile := edge[:mr*nr]
+			clear(tile)
+			g.kern.run(kcur, aPanel, bPanel, tile, nr)
+			for r := 0; r < nrows; r++ {
+				row := g.c[cOff+r*g.ldc : cOff+r*g.ldc+ncols]
+				for jj := range row {
+					row[jj] += tile[r*nr+jj]
+				}
+			}
+		}
+	}
+}
+
+// packA copies rows [i0, i0+mcur) × columns [p0, p0+kcur) of op(A), times α,
+// into MR-row panels: panel q holds, for each p, the MR values of its rows.
+func (g *gemm) packA(dst []float32, i0, mcur, p0, kcur int) {
+	mr := g.kern.MR
+	alpha := g.alpha
+	for ir := 0; ir < mcur; ir += mr {
+		panel := dst[ir*kcur : (ir+mr)*kcur]
+		rows := min(mr, mcur-ir)
+		if g.aT {
+			// op(A)[i][p] = a[p*lda + i]: MR consecutive values per p.
+			for p := 0; p < kcur; p++ {
+				src := g.a[(p0+p)*g.lda+i0+ir:]
+				d := panel[p*mr : p*mr+mr]
+				for r := 0; r < rows; r++ {
+					d[r] = alpha * src[r]
+				}
+				for r := rows; r < mr; r++ {
+					d[r] = 0
+				}
+			}
+			continue
+		}
+		for r := 0; r < mr; r++ {
+			if r >= rows {
+				for p := 0; p < kcur; p++ {
+					panel[p*mr+r] = 0
+				}
+				continue
+			}
+			src := g.a[(i0+ir+r)*g.lda+p0 : (i0+ir+r)*g.lda+p0+kcur]
+			for p, v := range src {
+				panel[p*mr+r] = alpha * v
+			}
+		}
+	}
+}
+
+// packB copies rows [p0, p0+kcur) × columns [j0, j0+ncur) of op(B) into
+// NR-column panels: panel q holds, for each p, NR consecutive values.
+func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur, workers int) {
+	nr := g.kern.NR
+	panels := (ncur + nr - 1) / nr
+	pack := func(q int) {
+		j := q * nr
+		cols := min(nr, ncur-j)
+		panel := dst[q*nr*kcur : (q+1)*nr*kcur]
+		if !g.bT {
+			for p := 0; p < kcur; p++ {
+				d := panel[p*nr : p*nr+nr]
+				copy(d, g.b[(p0+p)*g.ldb+j0+j:(p0+p)*g.ldb+j0+j+cols])
+				clear(d[cols:])
+			}
+			return
+		}
+		// op(B)[p][j] = b[j*ldb + p]
+		for jj := 0; jj < nr; jj++ {
+			if jj >= cols {
+				for p := 0; p < kcur; p++ {
+					panel[p*nr+jj] = 0
+				}
+				continue
+			}
+			src := g.b[(j0+j+jj)*g.ldb+p0 : (j0+j+jj)*g.ldb+p0+kcur]
+			for p, v := range src {
+				panel[p*nr+jj] = v
+			}
+		}
+	}
+	if workers <= 1 || panels < 4 || kcur*ncur < 1<<15 {
+		for q := 0; q < panels; q++ {
+			pack(q)
+		}
+		return
+	}
+	parallelFor(panels, workers, pack)
+}

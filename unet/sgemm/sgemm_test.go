@@ -1,0 +1,174 @@
+package sgemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+// reference is the triple loop in float64.
+func reference(aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float64 {
+	out := make([]float64, len(c))
+	for i := range c {
+		out[i] = float64(c[i])
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if aT {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if bT {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			out[i*ldc+j] = float64(alpha)*s + float64(beta)*float64(c[i*ldc+j])
+		}
+	}
+	return out
+}
+
+func TestSgemmAgainstReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {8, 32, 16}, {13, 37, 29}, {6, 16, 300}, {70, 65, 257}, {129, 33, 513}, {17, 2100, 9}, {1, 300, 40}}
+	for _, kern := range Kernels() {
+		for _, workers := range []int{1, 3} {
+			impl := Implementation{kernel: kern, workers: workers}
+			for _, s := range shapes {
+				m, n, k := s[0], s[1], s[2]
+				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.25}} {
+						aT, bT := tr[0], tr[1]
+						lda, ldb, ldc := k+2, n+1, n+3
+						if aT {
+							lda = m + 1
+						}
+						if bT {
+							ldb = k + 3
+						}
+						rowsA, rowsB := m, k
+						if aT {
+							rowsA = k
+						}
+						if bT {
+							rowsB = n
+						}
+						a := randSlice(r, rowsA*lda)
+						b := randSlice(r, rowsB*ldb)
+						c := randSlice(r, m*ldc)
+						want := reference(aT, bT, m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+						tA, tB := blas.NoTrans, blas.NoTrans
+						if aT {
+							tA = blas.Trans
+						}
+						if bT {
+							tB = blas.Trans
+						}
+						impl.Sgemm(tA, tB, m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+						for i := 0; i < m; i++ {
+							for j := 0; j < ldc; j++ {
+								idx := i*ldc + j
+								tol := 1e-5 * (math.Sqrt(float64(k)) + math.Abs(want[idx]))
+								if j >= n {
+									tol = 0 // padding beyond n must be untouched
+								}
+								if d := math.Abs(float64(c[idx]) - want[idx]); d > tol || math.IsNaN(d) {
+									t.Fatalf("%s workers=%d %v trans=%v α,β=%v: C[%d,%d] = %v, want %v", kern.Name, workers, s, tr, ab, i, j, c[idx], want[idx])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestKernelsAgree(t *testing.T) {
+	// Every kernel must give the portable kernel's result on the same product.
+	r := rand.New(rand.NewPCG(2, 2))
+	m, n, k := 96, 200, 333
+	a, b := randSlice(r, m*k), randSlice(r, k*n)
+	ref := make([]float32, m*n)
+	WithKernel(Portable).Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, ref, n)
+	for _, kern := range Kernels() {
+		c := make([]float32, m*n)
+		WithKernel(kern).Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, c, n)
+		worst := 0.0
+		for i := range c {
+			worst = max(worst, math.Abs(float64(c[i]-ref[i])))
+		}
+		if worst > 1e-3 {
+			t.Errorf("%s differs from the portable kernel by %g", kern.Name, worst)
+		}
+		t.Logf("%s vs portable: %.3g", kern.Name, worst)
+	}
+}
+
+// Shapes of the CIFAR-10 U-Net's convolutions as GEMMs (M = out channels,
+// N = pixels, K = in channels × 9) and of the backward pass's transposed
+// products.
+var benchShapes = []struct {
+	name   string
+	m, n, k int
+	tA, tB blas.Transpose
+}{
+	{"conv32x32_128", 128, 1024, 1152, blas.NoTrans, blas.NoTrans},
+	{"conv16x16_256", 256, 256, 2304, blas.NoTrans, blas.NoTrans},
+	{"conv8x8_256", 256, 64, 2304, blas.NoTrans, blas.NoTrans},
+	{"dW_32x32_128(NT)", 128, 1152, 1024, blas.NoTrans, blas.Trans},
+	{"dX_32x32_128(TN)", 1152, 1024, 128, blas.Trans, blas.NoTrans},
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	impls := map[string]blas.Float32{"gonum": gonum.Implementation{}}
+	for _, k := range Kernels() {
+		impls[k.Name] = WithKernel(k)
+	}
+	for _, s := range benchShapes {
+		for _, name := range []string{"gonum", "go", "avx2", "avx512"} {
+			impl, ok := impls[name]
+			if !ok {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s", s.name, name), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(3, 3))
+				a, bb := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n)
+				c := make([]float32, s.m*s.n)
+				lda, ldb := s.k, s.n
+				if s.tA == blas.Trans {
+					lda = s.m
+				}
+				if s.tB == blas.Trans {
+					ldb = s.k
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					impl.Sgemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "threads")
+			})
+		}
+	}
+}
