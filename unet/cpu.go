@@ -8,13 +8,21 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
+	"github.com/ddpmstudio/ddpmstudio/unet/vec"
 )
 
 // CPUTensor is a tensor of the CPU backend: a plain float32 slice.
 type CPUTensor struct {
 	shape Shape
 	Data  []float32
+	// version counts uploads, so caches derived from the contents (packed
+	// convolution weights) know when they are stale. Code that writes Data
+	// directly must call Touch.
+	version uint64
 }
+
+// Touch marks the tensor's contents as changed.
+func (t *CPUTensor) Touch() { t.version++ }
 
 // Shape implements Tensor.
 func (t *CPUTensor) Shape() Shape { return t.shape }
@@ -30,9 +38,15 @@ func NewCPUTensor(s Shape, data []float32) *CPUTensor { return &CPUTensor{shape:
 // appears, so a steady-state forward pass does not grow memory.
 type CPU struct {
 	workers int
-	mu      sync.Mutex // guards scratch: kernels may be called from one goroutine at a time
+	mu      sync.Mutex // guards scratch and packed: kernels may be called from one goroutine at a time
 	scratch []float32
 	blas    blas.Float32
+	packed  map[*CPUTensor]packedWeights
+}
+
+type packedWeights struct {
+	version uint64
+	a       *sgemm.PackedA
 }
 
 // NewCPU returns a CPU backend using GOMAXPROCS cores.
@@ -49,7 +63,11 @@ func data(t Tensor) []float32 { return t.(*CPUTensor).Data }
 func (c *CPU) Alloc(s Shape) Tensor { return &CPUTensor{shape: s, Data: make([]float32, s.Len())} }
 
 // Upload implements Backend.
-func (c *CPU) Upload(dst Tensor, src []float32) { copy(data(dst), src) }
+func (c *CPU) Upload(dst Tensor, src []float32) {
+	t := dst.(*CPUTensor)
+	copy(t.Data, src)
+	t.version++
+}
 
 // Download implements Backend.
 func (c *CPU) Download(dst []float32, src Tensor) { copy(dst, data(src)) }
@@ -81,7 +99,9 @@ func (c *CPU) parallel(n int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// Conv2D implements Backend.
+// Conv2D implements Backend. With the sgemm implementation the weights are
+// packed once and the image is packed straight into the product's panels
+// (no im2col matrix); any other blas.Float32 gets im2col + Sgemm.
 func (c *CPU) Conv2D(dst, x, w, bias Tensor, stride int, pad Padding) {
 	xs, ws, ds := x.Shape(), w.Shape(), dst.Shape()
 	n, ci, h, wd := xs[0], xs[1], xs[2], xs[3]
@@ -89,6 +109,23 @@ func (c *CPU) Conv2D(dst, x, w, bias Tensor, stride int, pad Padding) {
 	ho, wo := ds[2], ds[3]
 	k, p := ci*kh*kw, ho*wo
 	xd, wdat, dd, bd := data(x), data(w), data(dst), data(bias)
+	for s := 0; s < n; s++ {
+		out := dd[s*co*p : (s+1)*co*p]
+		for o := 0; o < co; o++ {
+			row := out[o*p : (o+1)*p]
+			for i := range row {
+				row[i] = bd[o]
+			}
+		}
+	}
+	if impl, ok := c.blas.(sgemm.Implementation); ok {
+		pa := c.packedA(w.(*CPUTensor), impl, co, k)
+		for s := 0; s < n; s++ {
+			xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
+			impl.GemmPacked(pa, p, convPacker(xin, h, wd, kh, kw, stride, pad, wo), dd[s*co*p:(s+1)*co*p], p)
+		}
+		return
+	}
 	direct := kh == 1 && kw == 1 && stride == 1 && pad == (Padding{}) && ho == h && wo == wd
 	var col []float32
 	if !direct {
@@ -98,19 +135,77 @@ func (c *CPU) Conv2D(dst, x, w, bias Tensor, stride int, pad Padding) {
 	}
 	for s := 0; s < n; s++ {
 		xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
-		out := dd[s*co*p : (s+1)*co*p]
 		b := xin
 		if !direct {
 			im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
 			b = col
 		}
-		for o := 0; o < co; o++ {
-			row := out[o*p : (o+1)*p]
-			for i := range row {
-				row[i] = bd[o]
+		c.blas.Sgemm(blas.NoTrans, blas.NoTrans, co, p, k, 1, wdat, k, b, p, 1, dd[s*co*p:(s+1)*co*p], p)
+	}
+}
+
+// packedA returns the packed form of a weight tensor, repacking it when its
+// contents changed since.
+func (c *CPU) packedA(w *CPUTensor, impl sgemm.Implementation, m, k int) *sgemm.PackedA {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.packed == nil {
+		c.packed = map[*CPUTensor]packedWeights{}
+	}
+	if e, ok := c.packed[w]; ok && e.version == w.version {
+		return e.a
+	}
+	pa := impl.PackA(m, k, w.Data, k)
+	c.packed[w] = packedWeights{version: w.version, a: pa}
+	return pa
+}
+
+// convPacker packs the implicit im2col matrix of one image: row p of B is
+// (input channel, ky, kx) and column j the output pixel (oy, ox), so B[p][j]
+// is the input pixel under that kernel tap, or 0 in the padding.
+func convPacker(x []float32, h, w, kh, kw, stride int, pad Padding, wo int) sgemm.BPacker {
+	return func(dst []float32, p0, kcur, j0, ncur, nr int) {
+		for q := 0; q*nr < ncur; q++ {
+			jStart := j0 + q*nr
+			cols := min(nr, ncur-q*nr)
+			panel := dst[q*nr*kcur : (q+1)*nr*kcur]
+			for pp := 0; pp < kcur; pp++ {
+				tap := p0 + pp
+				ch, r := tap/(kh*kw), tap%(kh*kw)
+				ky, kx := r/kw, r%kw
+				plane := x[ch*h*w : (ch+1)*h*w]
+				d := panel[pp*nr : pp*nr+nr]
+				// Walk the panel's columns one output row segment at a time.
+				for jj := 0; jj < cols; {
+					j := jStart + jj
+					oy, ox := j/wo, j%wo
+					seg := min(cols-jj, wo-ox)
+					out := d[jj : jj+seg]
+					iy := oy*stride + ky - pad.Top
+					if iy < 0 || iy >= h {
+						clear(out)
+						jj += seg
+						continue
+					}
+					src := plane[iy*w : (iy+1)*w]
+					ix0 := ox*stride + kx - pad.Left
+					if stride == 1 && ix0 >= 0 && ix0+seg <= w {
+						copy(out, src[ix0:ix0+seg])
+					} else {
+						for i := range out {
+							ix := ix0 + i*stride
+							if ix >= 0 && ix < w {
+								out[i] = src[ix]
+							} else {
+								out[i] = 0
+							}
+						}
+					}
+					jj += seg
+				}
+				clear(d[cols:])
 			}
 		}
-		c.blas.Sgemm(blas.NoTrans, blas.NoTrans, co, p, k, 1, wdat, k, b, p, 1, out, p)
 	}
 }
 
@@ -169,32 +264,14 @@ func (c *CPU) GroupNorm(dst, x, gamma, beta Tensor, groups int, eps float32, wit
 			smp, g := ng/groups, ng%groups
 			base := (smp*ch + g*cg) * hw
 			seg := xd[base : base+cg*hw]
-			var sum float64
-			for _, v := range seg {
-				sum += float64(v)
-			}
-			mean := sum / float64(len(seg))
-			var sq float64
-			for _, v := range seg {
-				d := float64(v) - mean
-				sq += d * d
-			}
-			inv := 1 / math.Sqrt(sq/float64(len(seg))+float64(eps))
+			mean := vec.Sum(seg) / float64(len(seg))
+			variance := vec.SumSqDev(seg, float32(mean)) / float64(len(seg))
+			inv := 1 / math.Sqrt(variance+float64(eps))
 			for cc := 0; cc < cg; cc++ {
 				chn := g*cg + cc
 				a := float32(inv) * gd[chn]
 				b := bd[chn] - float32(mean)*a
-				in := seg[cc*hw : (cc+1)*hw]
-				out := dd[base+cc*hw : base+(cc+1)*hw]
-				if withSiLU {
-					for i, v := range in {
-						out[i] = silu(v*a + b)
-					}
-				} else {
-					for i, v := range in {
-						out[i] = v*a + b
-					}
-				}
+				vec.AffineSiLU(dd[base+cc*hw:base+(cc+1)*hw], seg[cc*hw:(cc+1)*hw], a, b, withSiLU)
 			}
 		}
 	})
@@ -204,9 +281,7 @@ func (c *CPU) GroupNorm(dst, x, gamma, beta Tensor, groups int, eps float32, wit
 func (c *CPU) SiLU(dst, x Tensor) {
 	xd, dd := data(x), data(dst)
 	c.parallel(len(xd), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dd[i] = silu(xd[i])
-		}
+		vec.AffineSiLU(dd[lo:hi], xd[lo:hi], 1, 0, true)
 	})
 }
 
@@ -321,7 +396,7 @@ func softmaxRow(row []float32) {
 	}
 	var sum float64
 	for i, v := range row {
-		e := expf(v - m)
+		e := vec.Expf(v - m)
 		row[i] = e
 		sum += float64(e)
 	}

@@ -38,7 +38,7 @@ type Kernel struct {
 const (
 	kc = 256
 	mc = 128
-	nc = 2048
+	nc = 512
 )
 
 // Implementation is gonum's BLAS with a faster Sgemm.
@@ -182,13 +182,18 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 }
 
 type gemm struct {
-	kern        Kernel
-	aT, bT      bool
-	m, n, k     int
-	alpha       float32
-	a, b, c     []float32
-	lda, ldb    int
-	ldc         int
+	// prepacked, when set, replaces packing A; packer, when set, replaces
+	// packing B from b.
+	prepacked *PackedA
+	packer    BPacker
+
+	kern     Kernel
+	aT, bT   bool
+	m, n, k  int
+	alpha    float32
+	a, b, c  []float32
+	lda, ldb int
+	ldc      int
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
@@ -202,7 +207,11 @@ func (g *gemm) run(workers int) {
 			kcur := min(kc, g.k-pc)
 			bbuf := getBuf(panelsB * nr * kcur)
 			bp := *bbuf
-			g.packB(bp, pc, kcur, jc, ncur, workers)
+			if g.packer != nil {
+				g.packWith(bp, pc, kcur, jc, ncur, workers)
+			} else {
+				g.packB(bp, pc, kcur, jc, ncur, workers)
+			}
 			// Tasks: row blocks of A × chunks of B panels, enough to keep
 			// every worker busy even when m is small.
 			mBlocks := (g.m + mc - 1) / mc
@@ -218,6 +227,12 @@ func (g *gemm) run(workers int) {
 				mcur := min(mc, g.m-i0)
 				p0, p1 := ch*per, min(panelsB, (ch+1)*per)
 				if p0 >= p1 {
+					return
+				}
+				if g.prepacked != nil {
+					ebuf := getBuf(mr * nr)
+					g.macro(g.prepacked.block(pc, i0), bp, *ebuf, i0, mcur, jc, ncur, kcur, p0, p1)
+					putBuf(ebuf)
 					return
 				}
 				abuf := getBuf(roundUp(mcur, mr)*kcur + mr*nr)
@@ -236,6 +251,29 @@ func (g *gemm) run(workers int) {
 			putBuf(bbuf)
 		}
 	}
+}
+
+// packWith runs the custom packer over chunks of panels in parallel.
+func (g *gemm) packWith(dst []float32, p0, kcur, j0, ncur, workers int) {
+	nr := g.kern.NR
+	panels := (ncur + nr - 1) / nr
+	chunks := 1
+	if workers > 1 && kcur*ncur >= 1<<15 {
+		chunks = min(panels, workers)
+	}
+	per := (panels + chunks - 1) / chunks
+	pack := func(ch int) {
+		q0, q1 := ch*per, min(panels, (ch+1)*per)
+		if q0 >= q1 {
+			return
+		}
+		g.packer(dst[q0*nr*kcur:q1*nr*kcur], p0, kcur, j0+q0*nr, min(ncur-q0*nr, (q1-q0)*nr), nr)
+	}
+	if chunks == 1 {
+		pack(0)
+		return
+	}
+	parallelFor(chunks, workers, pack)
 }
 
 // parallelFor runs do(0…n−1) on up to workers goroutines.
@@ -366,4 +404,70 @@ func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur, workers int) {
 		return
 	}
 	parallelFor(panels, workers, pack)
+}
+
+// PackedA is a left operand packed once for many products: convolution
+// weights do not change between forward passes, so packing them on every
+// call would be wasted work.
+type PackedA struct {
+	kern   Kernel
+	M, K   int
+	data   []float32
+	starts []int // offset of block (pc, ic), indexed pcIndex*mBlocks + icIndex
+}
+
+func (pa *PackedA) block(pc, i0 int) []float32 {
+	mBlocks := (pa.M + mc - 1) / mc
+	off := pa.starts[(pc/kc)*mBlocks+i0/mc]
+	kcur := min(kc, pa.K-pc)
+	mcur := min(mc, pa.M-i0)
+	return pa.data[off : off+roundUp(mcur, pa.kern.MR)*kcur]
+}
+
+// PackA packs the m×k row-major matrix a (leading dimension lda) for
+// GemmPacked with this implementation's kernel.
+func (impl Implementation) PackA(m, k int, a []float32, lda int) *PackedA {
+	kern := impl.kernel
+	if kern.run == nil {
+		kern = Best()
+	}
+	pa := &PackedA{kern: kern, M: m, K: k}
+	g := gemm{kern: kern, m: m, k: k, alpha: 1, a: a, lda: lda}
+	size := 0
+	for pc := 0; pc < k; pc += kc {
+		for i0 := 0; i0 < m; i0 += mc {
+			pa.starts = append(pa.starts, size)
+			size += roundUp(min(mc, m-i0), kern.MR) * min(kc, k-pc)
+		}
+	}
+	pa.data = make([]float32, size)
+	for pc := 0; pc < k; pc += kc {
+		for i0 := 0; i0 < m; i0 += mc {
+			g.packA(pa.block(pc, i0), i0, min(mc, m-i0), pc, min(kc, k-pc))
+		}
+	}
+	return pa
+}
+
+// BPacker writes rows [p0, p0+kcur) × columns [j0, j0+ncur) of a right
+// operand into dst as panels nr columns wide: panel q holds, for each row p,
+// the nr values of columns j0+q·nr …, zero past ncur. A convolution packs
+// straight from the image this way, without an im2col matrix.
+type BPacker func(dst []float32, p0, kcur, j0, ncur, nr int)
+
+// GemmPacked computes C += A·B for a prepacked A (M×K) and a K×n right
+// operand supplied by packB; C is M×n with leading dimension ldc.
+func (impl Implementation) GemmPacked(pa *PackedA, n int, packB BPacker, c []float32, ldc int) {
+	if pa.M == 0 || n == 0 || pa.K == 0 {
+		return
+	}
+	if ldc < n || len(c) < (pa.M-1)*ldc+n {
+		panic("sgemm: C too small for GemmPacked")
+	}
+	workers := impl.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	g := gemm{kern: pa.kern, m: pa.M, n: n, k: pa.K, alpha: 1, c: c, ldc: ldc, prepacked: pa, packer: packB}
+	g.run(workers)
 }

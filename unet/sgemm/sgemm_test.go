@@ -129,9 +129,9 @@ func TestKernelsAgree(t *testing.T) {
 // N = pixels, K = in channels × 9) and of the backward pass's transposed
 // products.
 var benchShapes = []struct {
-	name   string
+	name    string
 	m, n, k int
-	tA, tB blas.Transpose
+	tA, tB  blas.Transpose
 }{
 	{"conv32x32_128", 128, 1024, 1152, blas.NoTrans, blas.NoTrans},
 	{"conv16x16_256", 256, 256, 2304, blas.NoTrans, blas.NoTrans},
@@ -169,6 +169,41 @@ func BenchmarkSgemm(b *testing.B) {
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "threads")
 			})
+		}
+	}
+}
+
+func TestGemmPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, kern := range Kernels() {
+		for _, s := range [][3]int{{5, 7, 3}, {130, 70, 600}, {256, 64, 2304}, {9, 1030, 300}} {
+			m, n, k := s[0], s[1], s[2]
+			a, b := randSlice(r, m*k), randSlice(r, k*n)
+			c0 := randSlice(r, m*n)
+			want := append([]float32(nil), c0...)
+			impl := Implementation{kernel: kern, workers: 2}
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 1, want, n)
+			pa := impl.PackA(m, k, a, k)
+			packer := func(dst []float32, p0, kcur, j0, ncur, nr int) {
+				for q := 0; q*nr < ncur; q++ {
+					for p := 0; p < kcur; p++ {
+						for jj := 0; jj < nr; jj++ {
+							v := float32(0)
+							if j := q*nr + jj; j < ncur {
+								v = b[(p0+p)*n+j0+j]
+							}
+							dst[(q*kcur+p)*nr+jj] = v
+						}
+					}
+				}
+			}
+			got := append([]float32(nil), c0...)
+			impl.GemmPacked(pa, n, packer, got, n)
+			for i := range got {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s %v: C[%d] = %v, Sgemm gives %v", kern.Name, s, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }

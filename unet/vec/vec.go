@@ -1,0 +1,101 @@
+// Package vec holds the CPU backend's vectorised float32 loops: the affine
+// map of GroupNorm with an optional fused SiLU, and the two reductions of
+// its statistics. Each has a portable Go version, which is the reference
+// the tests hold the AVX-512 assembly to.
+package vec
+
+import "math"
+
+// AffineSiLU sets dst[i] = silu(src[i]·a + b) if withSiLU, else src[i]·a + b.
+func AffineSiLU(dst, src []float32, a, b float32, withSiLU bool) {
+	n := min(len(dst), len(src))
+	done := 0
+	if useAVX512 && n >= 16 {
+		done = n &^ 15
+		affineAVX512(&dst[0], &src[0], done, a, b, withSiLU)
+	}
+	affineGo(dst[done:n], src[done:n], a, b, withSiLU)
+}
+
+func affineGo(dst, src []float32, a, b float32, withSiLU bool) {
+	if !withSiLU {
+		for i, v := range src {
+			dst[i] = v*a + b
+		}
+		return
+	}
+	for i, v := range src {
+		dst[i] = SiLU(v*a + b)
+	}
+}
+
+// Sum is Σ x[i]. The vector version keeps 16 partial sums in float32 (like
+// a pairwise sum it loses far less than a single running float32 sum);
+// the Go version accumulates in float64.
+func Sum(x []float32) float64 {
+	done := 0
+	var s float64
+	if useAVX512 && len(x) >= 16 {
+		done = len(x) &^ 15
+		s = float64(sumAVX512(&x[0], done))
+	}
+	for _, v := range x[done:] {
+		s += float64(v)
+	}
+	return s
+}
+
+// SumSqDev is Σ (x[i] − mean)².
+func SumSqDev(x []float32, mean float32) float64 {
+	done := 0
+	var s float64
+	if useAVX512 && len(x) >= 16 {
+		done = len(x) &^ 15
+		s = float64(sumSqDevAVX512(&x[0], done, mean))
+	}
+	for _, v := range x[done:] {
+		d := float64(v) - float64(mean)
+		s += d * d
+	}
+	return s
+}
+
+// Expf is e^x in float32 to about 2 ulp (Cephes' expf scheme): x = n·ln2 + r
+// with |r| ≤ ln2/2, a degree-6 polynomial for e^r, and 2^n put into the
+// exponent bits. The assembly evaluates the same polynomial.
+func Expf(x float32) float32 {
+	if x > 88.37626 {
+		return float32(math.Inf(1))
+	}
+	if x < -103.972 {
+		return 0
+	}
+	if x != x {
+		return x
+	}
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	n := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - n*ln2hi
+	r -= n * ln2lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	// Scale by 2^n in two steps so that n down to −150 stays representable.
+	ni := int32(n)
+	if ni < -126 {
+		y *= math.Float32frombits(uint32(ni+126+127) << 23)
+		return y * math.Float32frombits(1<<23) // 2^-126
+	}
+	return y * math.Float32frombits(uint32(ni+127)<<23)
+}
+
+// SiLU is x·σ(x) = x / (1 + e^−x).
+func SiLU(x float32) float32 { return x / (1 + Expf(-x)) }

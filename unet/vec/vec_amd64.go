@@ -1,0 +1,14 @@
+package vec
+
+import "golang.org/x/sys/cpu"
+
+var useAVX512 = cpu.X86.HasAVX512F
+
+//go:noescape
+func affineAVX512(dst, src *float32, n int, a, b float32, silu bool)
+
+//go:noescape
+func sumAVX512(x *float32, n int) float32
+
+//go:noescape
+func sumSqDevAVX512(x *float32, n int, mean float32) float32

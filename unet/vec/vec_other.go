@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package vec
+
+const useAVX512 = false
+
+func affineAVX512(dst, src *float32, n int, a, b float32, silu bool) { panic("unreachable") }
+func sumAVX512(x *float32, n int) float32                            { panic("unreachable") }
+func sumSqDevAVX512(x *float32, n int, mean float32) float32         { panic("unreachable") }

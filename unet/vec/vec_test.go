@@ -1,0 +1,92 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestExpfAccuracy(t *testing.T) {
+	worst := 0.0
+	for x := float32(-87); x < 88.3; x += 0.0137 { // normal float32 results
+		want := math.Exp(float64(x))
+		if rel := math.Abs(float64(Expf(x))-want) / want; rel > worst {
+			worst = rel
+		}
+	}
+	t.Logf("max relative error %.3g", worst)
+	if worst > 5e-7 {
+		t.Errorf("Expf relative error %.3g exceeds 5e-7", worst)
+	}
+	if Expf(100) != float32(math.Inf(1)) || Expf(-200) != 0 || !math.IsNaN(float64(Expf(float32(math.NaN())))) {
+		t.Error("Expf edge cases")
+	}
+}
+
+func TestAffineSiLUMatchesFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 15, 16, 17, 100, 4099} {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(r.NormFloat64() * 30) // reaches the clamp both ways
+		}
+		for _, withSiLU := range []bool{false, true} {
+			dst := make([]float32, n)
+			AffineSiLU(dst, src, 0.7, -0.3, withSiLU)
+			for i, v := range src {
+				y := float64(v)*0.7 - 0.3
+				want := y
+				if withSiLU {
+					want = y / (1 + math.Exp(-y))
+				}
+				if d := math.Abs(float64(dst[i]) - want); d > 1e-6*math.Max(1, math.Abs(want)) || math.IsNaN(d) {
+					t.Fatalf("n=%d silu=%v: dst[%d] = %v, want %v (input %v)", n, withSiLU, i, dst[i], want, v)
+				}
+			}
+		}
+	}
+}
+
+func TestReductions(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 16, 33, 4096, 10001} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(5 + r.NormFloat64())
+		}
+		var s, sq float64
+		for _, v := range x {
+			s += float64(v)
+		}
+		mean := s / float64(n)
+		for _, v := range x {
+			sq += (float64(v) - mean) * (float64(v) - mean)
+		}
+		if got := Sum(x); math.Abs(got-s) > 1e-6*math.Abs(s)+1e-6 {
+			t.Errorf("n=%d: Sum %v, want %v", n, got, s)
+		}
+		if got := SumSqDev(x, float32(mean)); math.Abs(got-sq) > 1e-5*sq+1e-6 {
+			t.Errorf("n=%d: SumSqDev %v, want %v", n, got, sq)
+		}
+	}
+}
+
+func BenchmarkAffineSiLU(b *testing.B) {
+	src := make([]float32, 1<<16)
+	dst := make([]float32, 1<<16)
+	for i := range src {
+		src[i] = float32(i%200)/20 - 5
+	}
+	b.Run("vector", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			AffineSiLU(dst, src, 1.1, 0.1, true)
+		}
+		b.ReportMetric(float64(len(src)*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
+	b.Run("go", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			affineGo(dst, src, 1.1, 0.1, true)
+		}
+		b.ReportMetric(float64(len(src)*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
+}
