@@ -30,19 +30,25 @@ func benchForward(b *testing.B, m *Model, n int) {
 }
 
 // BenchmarkCIFAR10Forward runs the full google/ddpm-cifar10-32 architecture
-// (35.7 M parameters, random weights) at batch 1 and 8.
+// (35.7 M parameters, random weights) at batch 1 and 8 on each product
+// implementation: "gonum" is the starting point (gonum's native Sgemm with
+// im2col), "sgemm-*" the packed kernels. Compare them within one run.
 func BenchmarkCIFAR10Forward(b *testing.B) {
 	cfg, err := LoadConfig(filepath.Join(golden.Dir(b, "unet"), "ddpm-cifar10-32.config.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := New(cfg, 1, NewCPU())
-	if err != nil {
-		b.Fatal(err)
+	for _, v := range cpuVariants() {
+		if v.name == "sgemm-go" {
+			continue // the portable kernel is a correctness reference, not a contender
+		}
+		m, err := New(cfg, 1, v.backend)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(v.name+"/batch=1", func(b *testing.B) { benchForward(b, m, 1) })
+		b.Run(v.name+"/batch=8", func(b *testing.B) { benchForward(b, m, 8) })
 	}
-	b.Logf("%.2f GFLOP per forward at batch 1", m.FLOPs(32, 32)/1e9)
-	b.Run("batch=1", func(b *testing.B) { benchForward(b, m, 1) })
-	b.Run("batch=8", func(b *testing.B) { benchForward(b, m, 8) })
 }
 
 // BenchmarkCIFARLike32Forward runs the cifar_like32 fixture model.

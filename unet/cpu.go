@@ -49,9 +49,15 @@ type packedWeights struct {
 	a       *sgemm.PackedA
 }
 
-// NewCPU returns a CPU backend using GOMAXPROCS cores.
-func NewCPU() *CPU {
-	return &CPU{workers: runtime.GOMAXPROCS(0), blas: sgemm.New()}
+// NewCPU returns a CPU backend using GOMAXPROCS cores and the fastest
+// SGEMM kernel this processor supports.
+func NewCPU() *CPU { return NewCPUWithBLAS(sgemm.New()) }
+
+// NewCPUWithBLAS returns a CPU backend whose products go through impl: an
+// sgemm.Implementation with a chosen kernel, gonum's native BLAS, or any
+// other blas.Float32 (OpenBLAS through gonum's netlib bindings, say).
+func NewCPUWithBLAS(impl blas.Float32) *CPU {
+	return &CPU{workers: runtime.GOMAXPROCS(0), blas: impl}
 }
 
 // Name implements Backend.

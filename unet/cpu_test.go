@@ -3,10 +3,16 @@ package unet_test
 import (
 	"testing"
 
+	"gonum.org/v1/gonum/blas/gonum"
+
 	"github.com/ddpmstudio/ddpmstudio/unet"
 	"github.com/ddpmstudio/ddpmstudio/unet/backendtest"
+	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 )
 
 func TestCPUBackendConformance(t *testing.T) {
-	backendtest.Run(t, unet.NewCPU())
+	for _, k := range sgemm.Kernels() {
+		t.Run(k.Name, func(t *testing.T) { backendtest.Run(t, unet.NewCPUWithBLAS(sgemm.WithKernel(k))) })
+	}
+	t.Run("gonum", func(t *testing.T) { backendtest.Run(t, unet.NewCPUWithBLAS(gonum.Implementation{})) })
 }

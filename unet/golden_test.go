@@ -8,8 +8,11 @@ import (
 	"sort"
 	"testing"
 
+	"gonum.org/v1/gonum/blas/gonum"
+
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
+	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 )
 
 // goldenTolerance is the bar: max |ours − diffusers(float64)| ≤ 1e-4.
@@ -27,15 +30,35 @@ func TestGoldenForward(t *testing.T) {
 			continue
 		}
 		n++
-		t.Run(e.Name(), func(t *testing.T) { runGolden(t, filepath.Join(dir, e.Name())) })
+		t.Run(e.Name(), func(t *testing.T) {
+			// Every product implementation must pass: each SGEMM kernel this
+			// CPU has (packed-weight convolution path) and gonum's own
+			// (im2col path).
+			for _, b := range cpuVariants() {
+				t.Run(b.name, func(t *testing.T) { runGolden(t, filepath.Join(dir, e.Name()), b.backend) })
+			}
+		})
 	}
 	if n == 0 {
 		t.Fatalf("no model folders with a config.json under %s", dir)
 	}
 }
 
-func runGolden(t *testing.T, dir string) {
-	l, err := Load(dir, NewCPU())
+type variant struct {
+	name    string
+	backend Backend
+}
+
+func cpuVariants() []variant {
+	var vs []variant
+	for _, k := range sgemm.Kernels() {
+		vs = append(vs, variant{"sgemm-" + k.Name, NewCPUWithBLAS(sgemm.WithKernel(k))})
+	}
+	return append(vs, variant{"gonum", NewCPUWithBLAS(gonum.Implementation{})})
+}
+
+func runGolden(t *testing.T, dir string, b Backend) {
+	l, err := Load(dir, b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -383,17 +383,31 @@ func (g *gemm) packB(dst []float32, p0, kcur, j0, ncur, workers int) {
 			}
 			return
 		}
-		// op(B)[p][j] = b[j*ldb + p]
-		for jj := 0; jj < nr; jj++ {
-			if jj >= cols {
+		// op(B)[p][j] = b[j*ldb + p]: read the panel's columns as rows of b,
+		// eight at a time, so the writes stay within a few cache lines.
+		for jj0 := 0; jj0 < nr; jj0 += 8 {
+			if jj0+8 <= cols {
+				row := func(i int) []float32 {
+					off := (j0+j+jj0+i)*g.ldb + p0
+					return g.b[off : off+kcur]
+				}
+				r0, r1, r2, r3, r4, r5, r6, r7 := row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)
 				for p := 0; p < kcur; p++ {
-					panel[p*nr+jj] = 0
+					d := panel[p*nr+jj0 : p*nr+jj0+8 : p*nr+jj0+8]
+					d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+					d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
 				}
 				continue
 			}
-			src := g.b[(j0+j+jj)*g.ldb+p0 : (j0+j+jj)*g.ldb+p0+kcur]
-			for p, v := range src {
-				panel[p*nr+jj] = v
+			for p := 0; p < kcur; p++ {
+				d := panel[p*nr+jj0 : p*nr+jj0+8]
+				for jj := range d {
+					if jj0+jj < cols {
+						d[jj] = g.b[(j0+j+jj0+jj)*g.ldb+p0+p]
+					} else {
+						d[jj] = 0
+					}
+				}
 			}
 		}
 	}

@@ -136,7 +136,9 @@ var benchShapes = []struct {
 	{"conv32x32_128", 128, 1024, 1152, blas.NoTrans, blas.NoTrans},
 	{"conv16x16_256", 256, 256, 2304, blas.NoTrans, blas.NoTrans},
 	{"conv8x8_256", 256, 64, 2304, blas.NoTrans, blas.NoTrans},
+	{"dW_shape(NN)", 128, 1152, 1024, blas.NoTrans, blas.NoTrans},
 	{"dW_32x32_128(NT)", 128, 1152, 1024, blas.NoTrans, blas.Trans},
+	{"dX_shape(NN)", 1152, 1024, 128, blas.NoTrans, blas.NoTrans},
 	{"dX_32x32_128(TN)", 1152, 1024, 128, blas.Trans, blas.NoTrans},
 }
 
