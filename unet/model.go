@@ -239,9 +239,12 @@ func build(cfg Config, b Backend, src source) (*Model, error) {
 			if err != nil {
 				return nil, err
 			}
-			m.classTable = v
 			t := b.Alloc(Shape{cfg.NumClassEmbeds, ted, 1, 1})
 			b.Upload(t, v)
+			m.classTable = v
+			if ct, ok := t.(*CPUTensor); ok {
+				m.classTable = ct.Data // stays current while training updates it
+			}
 			bd.params = append(bd.params, Param{Name: "class_embedding.weight", Dims: []int{cfg.NumClassEmbeds, ted}, Tensor: t})
 		}
 	}
@@ -408,27 +411,7 @@ func (m *Model) checkSizes(h, w int) error {
 // next call.
 func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([]float32, error) {
 	cfg := m.Config
-	if n < 1 || len(x) != n*cfg.InChannels*h*w {
-		return nil, fmt.Errorf("%w: %d values for a batch of %d × %d×%d×%d", ErrInput, len(x), n, cfg.InChannels, h, w)
-	}
-	if len(t) != n {
-		return nil, fmt.Errorf("%w: %d timesteps for a batch of %d", ErrInput, len(t), n)
-	}
-	if cfg.HasClasses() {
-		if len(classes) != n {
-			return nil, fmt.Errorf("%w: the model is class-conditional and needs %d class labels, got %d", ErrInput, n, len(classes))
-		}
-		if cfg.NumClassEmbeds > 0 {
-			for i, c := range classes {
-				if c < 0 || c >= cfg.NumClassEmbeds {
-					return nil, fmt.Errorf("%w: class label %d of sample %d outside [0, %d)", ErrInput, c, i, cfg.NumClassEmbeds)
-				}
-			}
-		}
-	} else if classes != nil {
-		return nil, fmt.Errorf("%w: class labels given to a model without class conditioning", ErrInput)
-	}
-	if err := m.checkSizes(h, w); err != nil {
+	if err := m.checkInputs(x, n, h, w, t, classes); err != nil {
 		return nil, err
 	}
 	b := m.backend
@@ -522,6 +505,31 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 	m.out = grow(m.out, res.Shape().Len())
 	b.Download(m.out, res)
 	return m.out, nil
+}
+
+func (m *Model) checkInputs(x []float32, n, h, w int, t []float32, classes []int) error {
+	cfg := m.Config
+	if n < 1 || len(x) != n*cfg.InChannels*h*w {
+		return fmt.Errorf("%w: %d values for a batch of %d × %d×%d×%d", ErrInput, len(x), n, cfg.InChannels, h, w)
+	}
+	if len(t) != n {
+		return fmt.Errorf("%w: %d timesteps for a batch of %d", ErrInput, len(t), n)
+	}
+	if cfg.HasClasses() {
+		if len(classes) != n {
+			return fmt.Errorf("%w: the model is class-conditional and needs %d class labels, got %d", ErrInput, n, len(classes))
+		}
+		if cfg.NumClassEmbeds > 0 {
+			for i, c := range classes {
+				if c < 0 || c >= cfg.NumClassEmbeds {
+					return fmt.Errorf("%w: class label %d of sample %d outside [0, %d)", ErrInput, c, i, cfg.NumClassEmbeds)
+				}
+			}
+		}
+	} else if classes != nil {
+		return fmt.Errorf("%w: class labels given to a model without class conditioning", ErrInput)
+	}
+	return m.checkSizes(h, w)
 }
 
 func grow(buf []float32, n int) []float32 {
