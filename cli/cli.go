@@ -32,6 +32,7 @@ const Usage = `DDPM Studio %s — sampling from denoising diffusion probabilisti
 Usage:
   ddpmstudio sample [flags]      sample, inpaint, export the chain (see ddpmstudio sample -h)
   ddpmstudio info --model DIR    describe a diffusers UNet2DModel folder
+  ddpmstudio train [flags]       train a UNet2DModel (see ddpmstudio train -h)
   ddpmstudio schedule            print the default β schedule at a few timesteps
   ddpmstudio version             print the version
 
@@ -62,6 +63,8 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 		err = runSample(ctx, args[1:], stdout, stderr)
 	case "info":
 		err = runInfo(args[1:], stdout)
+	case "train":
+		err = runTrain(ctx, args[1:], stdout, stderr)
 	case "schedule":
 		err = runSchedule(stdout)
 	case "version":
@@ -77,7 +80,11 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "ddpmstudio: interrupted; no files were written")
+		if args[0] == "train" {
+			fmt.Fprintln(stderr, "ddpmstudio: interrupted; a checkpoint was written, continue with --resume")
+		} else {
+			fmt.Fprintln(stderr, "ddpmstudio: interrupted; no files were written")
+		}
 		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "ddpmstudio:", oneLine(err.Error()))

@@ -500,3 +500,36 @@ func TestPredictionTypesAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestGuidanceCombinesPredictions(t *testing.T) {
+	// A model whose prediction is the class label itself: guidance must give
+	// null + s·(c − null), and scale 1 must be a single conditional pass.
+	calls := 0
+	model := DenoiserFunc(func(_ context.Context, x []float32, s Shape, _ []int, cl []int) ([]float32, error) {
+		calls++
+		out := make([]float32, len(x))
+		per := s.SampleLen()
+		for b := 0; b < s.N; b++ {
+			for i := 0; i < per; i++ {
+				out[b*per+i] = float32(cl[b])
+			}
+		}
+		return out, nil
+	})
+	g := &Guided{Model: model, Null: 10, Scale: 3}
+	out, err := g.Predict(context.Background(), make([]float32, 8), Shape{2, 1, 2, 2}, []int{5, 5}, []int{2, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0] != 10+3*(2-10) || out[4] != 10+3*(7-10) || calls != 1 {
+		t.Errorf("guided outputs %v after %d calls", out, calls)
+	}
+	g.Scale = 1
+	out, _ = g.Predict(context.Background(), make([]float32, 4), Shape{1, 1, 2, 2}, []int{5}, []int{4})
+	if out[0] != 4 || calls != 2 {
+		t.Errorf("scale 1: %v after %d calls", out, calls)
+	}
+	if _, err := g.Predict(context.Background(), make([]float32, 4), Shape{1, 1, 2, 2}, []int{5}, nil); err == nil {
+		t.Error("no labels accepted")
+	}
+}

@@ -45,6 +45,10 @@ type Config struct {
 	ClassEmbedType       string // "" or "timestep"
 	NumClassEmbeds       int    // 0 means no class conditioning through nn.Embedding
 	Dropout              float64
+	// NullClass is the label a model trained with label dropout uses for
+	// "no class" (classifier-free guidance), or −1 when it has none. It is
+	// stored as "_null_class", a private key diffusers ignores.
+	NullClass int
 }
 
 // DefaultConfig is UNet2DModel() with no arguments in diffusers 0.31.
@@ -60,6 +64,7 @@ func DefaultConfig() Config {
 		MidBlockScaleFactor: 1, DownsamplePadding: 1, ActFn: "silu",
 		AttentionHeadDim: 8, NormNumGroups: 32, NormEps: 1e-5,
 		ResnetTimeScaleShift: "default",
+		NullClass:            -1,
 	}
 }
 
@@ -236,6 +241,13 @@ var configKeys = map[string]configSetter{
 		return stringIn(func(c *Config) *string { return &c.ClassEmbedType }, "timestep")(c, v)
 	},
 	"num_class_embeds":    optionalInt(func(c *Config) *int { return &c.NumClassEmbeds }),
+	"_null_class": func(c *Config, v json.RawMessage) error {
+		if isNull(v) {
+			c.NullClass = -1
+			return nil
+		}
+		return unmarshal(v, &c.NullClass)
+	},
 	"dropout":             floatKey(func(c *Config) *float64 { return &c.Dropout }),
 	"num_train_timesteps": ignoreKey, // used only by the "learned" time embedding, which is not implemented
 }
@@ -282,6 +294,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("mid_block_scale_factor must not be 0")
 	case c.NumClassEmbeds < 0:
 		return fmt.Errorf("num_class_embeds = %d, must not be negative", c.NumClassEmbeds)
+	case c.NullClass < -1 || (c.NullClass >= 0 && c.NullClass >= c.NumClassEmbeds):
+		return fmt.Errorf("_null_class = %d is not a label of the %d class embeddings", c.NullClass, c.NumClassEmbeds)
 	case c.AttentionHeadDim < 0 || c.TimeEmbeddingDim < 0 || c.AttnNormNumGroups < 0:
 		return fmt.Errorf("attention_head_dim, time_embedding_dim and attn_norm_num_groups must not be negative")
 	}
@@ -385,6 +399,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	if c.MidBlockType != "" {
 		m["mid_block_type"] = c.MidBlockType
+	}
+	if c.NullClass >= 0 {
+		m["_null_class"] = c.NullClass
 	}
 	return json.MarshalIndent(m, "", "  ")
 }

@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 	"github.com/ddpmstudio/ddpmstudio/unet/vec"
 )
 
@@ -48,6 +49,18 @@ func (b *bump) alloc(n int) []float32 {
 	return s
 }
 
+// allocRaw is alloc without zeroing, for buffers the caller overwrites.
+func (b *bump) allocRaw(n int) []float32 {
+	if b.off+n > len(b.buf) {
+		b.need = max(b.need, b.off+n)
+		b.off += n
+		return make([]float32, n)
+	}
+	s := b.buf[b.off : b.off+n : b.off+n]
+	b.off += n
+	return s
+}
+
 func (b *bump) reset() {
 	if b.need > len(b.buf) {
 		b.buf = make([]float32, b.need+b.need/8)
@@ -64,6 +77,7 @@ type Tape struct {
 	out      *node
 	col      []float32
 	grads    map[Tensor][]float32
+	flipped  map[*CPUTensor]packedWeights
 }
 
 // Grads are the accumulated parameter gradients, in Params() order.
@@ -95,7 +109,8 @@ func (tp *Tape) ZeroGrad() {
 	}
 }
 
-func (tp *Tape) newNode(s Shape) *node { return &node{v: tp.mem.alloc(s.Len()), shape: s} }
+// newNode allocates an activation; every operation overwrites all of it.
+func (tp *Tape) newNode(s Shape) *node { return &node{v: tp.mem.allocRaw(s.Len()), shape: s} }
 
 func (tp *Tape) grad(n *node) []float32 {
 	if n.g == nil {
@@ -230,6 +245,16 @@ func (tp *Tape) convBackward(c conv, x, y *node) {
 	if !direct && len(tp.col) < 2*k*p {
 		tp.col = make([]float32, 2*k*p)
 	}
+	// A stride-1 convolution's input gradient is itself a convolution: of dY
+	// with the kernel flipped and its in/out channels swapped, padded by
+	// k−1−pad. That runs on the packed path and skips col2im.
+	var flipped *sgemm.PackedA
+	fast, isSgemm := impl.(sgemm.Implementation)
+	transposed := !direct && c.stride == 1 && isSgemm && ho == h && wo == w
+	if transposed {
+		flipped = tp.flippedWeights(c, ci, fast)
+	}
+	flipPad := Padding{c.k - 1 - c.pad.Top, c.k - 1 - c.pad.Left, c.k - 1 - c.pad.Bottom, c.k - 1 - c.pad.Right}
 	for smp := 0; smp < n; smp++ {
 		dy := y.g[smp*c.co*p : (smp+1)*c.co*p]
 		for o := 0; o < c.co; o++ {
@@ -249,9 +274,41 @@ func (tp *Tape) convBackward(c conv, x, y *node) {
 		col, dcol := tp.col[:k*p], tp.col[k*p:2*k*p]
 		im2col(tp.cpu, col, xin, ci, h, w, c.k, c.k, c.stride, c.pad, ho, wo)
 		impl.Sgemm(blas.NoTrans, blas.Trans, c.co, k, p, 1, dy, p, col, p, 1, dW, k)
+		if transposed {
+			fast.GemmPacked(flipped, h*w, convPacker(dy, ho, wo, c.k, c.k, 1, flipPad, w), dxs, h*w)
+			continue
+		}
 		impl.Sgemm(blas.Trans, blas.NoTrans, k, p, c.co, 1, wd, k, dy, p, 0, dcol, p)
-		col2im(dxs, dcol, ci, h, w, c.k, c.k, c.stride, c.pad, ho, wo)
+		tp.cpu.parallel(ci, func(lo, hi int) {
+			col2im(dxs[lo*h*w:hi*h*w], dcol[lo*c.k*c.k*p:hi*c.k*c.k*p], hi-lo, h, w, c.k, c.k, c.stride, c.pad, ho, wo)
+		})
 	}
+}
+
+// flippedWeights packs W'[i][o][ky][kx] = W[o][i][k−1−ky][k−1−kx], the
+// kernel of the transposed convolution, once per weight update.
+func (tp *Tape) flippedWeights(c conv, ci int, impl sgemm.Implementation) *sgemm.PackedA {
+	w := c.w.(*CPUTensor)
+	if e, ok := tp.flipped[w]; ok && e.version == w.version {
+		return e.a
+	}
+	kk := c.k * c.k
+	f := make([]float32, ci*c.co*kk)
+	for o := 0; o < c.co; o++ {
+		for i := 0; i < ci; i++ {
+			src := w.Data[(o*ci+i)*kk : (o*ci+i+1)*kk]
+			dst := f[(i*c.co+o)*kk : (i*c.co+o+1)*kk]
+			for t := range src {
+				dst[kk-1-t] = src[t]
+			}
+		}
+	}
+	pa := impl.PackA(ci, c.co*kk, f, c.co*kk)
+	if tp.flipped == nil {
+		tp.flipped = map[*CPUTensor]packedWeights{}
+	}
+	tp.flipped[w] = packedWeights{version: w.version, a: pa}
+	return pa
 }
 
 // col2im adds the columns back onto the image: the adjoint of im2col.
@@ -318,9 +375,11 @@ func (tp *Tape) silu(x *node) *node {
 			return
 		}
 		dx := tp.grad(x)
-		for i, v := range x.v {
-			dx[i] += y.g[i] * siluGrad(v)
-		}
+		tp.cpu.parallel(len(x.v), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dx[i] += y.g[i] * siluGrad(x.v[i])
+			}
+		})
 	})
 	return y
 }
@@ -406,44 +465,62 @@ func (tp *Tape) groupNorm(gn groupNorm, x *node, withSiLU bool) *node {
 		dy := y.g
 		if withSiLU {
 			dy = tp.grad(pre)
-			for i, v := range pre.v {
-				dy[i] += y.g[i] * siluGrad(v)
-			}
+			tp.cpu.parallel(len(pre.v), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					dy[i] += y.g[i] * siluGrad(pre.v[i])
+				}
+			})
 		}
 		dgamma, dbeta := tp.grads[gn.g], tp.grads[gn.b]
 		dx := tp.grad(x)
-		for ng := 0; ng < n*groups; ng++ {
-			smp, g := ng/groups, ng%groups
-			base := (smp*ch + g*cg) * hw
-			mu, r := mean[ng], rstd[ng]
-			// dxhat = dy·γ; dx = r·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat))
-			var sumD, sumDX float64
-			for cc := 0; cc < cg; cc++ {
-				chn := g*cg + cc
-				var sg, sb float64
-				for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
-					xhat := (x.v[i] - mu) * r
-					sg += float64(dy[i] * xhat)
-					sb += float64(dy[i])
-					dxh := float64(dy[i] * gd[chn])
-					sumD += dxh
-					sumDX += dxh * float64(xhat)
-				}
-				dgamma[chn] += float32(sg)
-				dbeta[chn] += float32(sb)
+		// Per-(sample, group) partial sums of dγ and dβ, reduced afterwards so
+		// that groups can run in parallel.
+		pg := make([]float64, 2*n*ch)
+		tp.cpu.parallel(n*groups, func(lo, hi int) {
+			for ng := lo; ng < hi; ng++ {
+				tp.gnBackwardGroup(ng, groups, cg, ch, hw, x, dy, dx, gd, mean[ng], rstd[ng], pg)
 			}
-			cnt := float64(cg * hw)
-			mD, mDX := float32(sumD/cnt), float32(sumDX/cnt)
-			for cc := 0; cc < cg; cc++ {
-				chn := g*cg + cc
-				for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
-					xhat := (x.v[i] - mu) * r
-					dx[i] += r * (dy[i]*gd[chn] - mD - xhat*mDX)
-				}
+		})
+		for smp := 0; smp < n; smp++ {
+			for c := 0; c < ch; c++ {
+				dgamma[c] += float32(pg[2*(smp*ch+c)])
+				dbeta[c] += float32(pg[2*(smp*ch+c)+1])
 			}
 		}
 	})
 	return y
+}
+
+// gnBackwardGroup is the GroupNorm backward pass of one (sample, group):
+// with x̂ = (x − μ)·r and dx̂ = dy·γ, dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
+// It adds dγ and dβ contributions to pg[2·(sample·C + c)] and the next entry.
+func (tp *Tape) gnBackwardGroup(ng, groups, cg, ch, hw int, x *node, dy, dx, gd []float32, mu, r float32, pg []float64) {
+	smp, g := ng/groups, ng%groups
+	base := (smp*ch + g*cg) * hw
+	var sumD, sumDX float64
+	for cc := 0; cc < cg; cc++ {
+		chn := g*cg + cc
+		var sg, sb float64
+		for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
+			xhat := (x.v[i] - mu) * r
+			sg += float64(dy[i] * xhat)
+			sb += float64(dy[i])
+			dxh := float64(dy[i] * gd[chn])
+			sumD += dxh
+			sumDX += dxh * float64(xhat)
+		}
+		pg[2*(smp*ch+chn)] += sg
+		pg[2*(smp*ch+chn)+1] += sb
+	}
+	cnt := float64(cg * hw)
+	mD, mDX := float32(sumD/cnt), float32(sumDX/cnt)
+	for cc := 0; cc < cg; cc++ {
+		chn := g*cg + cc
+		for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
+			xhat := (x.v[i] - mu) * r
+			dx[i] += r * (dy[i]*gd[chn] - mD - xhat*mDX)
+		}
+	}
 }
 
 func (tp *Tape) resnet(r resnet, x, embAct *node) *node {
@@ -561,7 +638,7 @@ func (tp *Tape) attention(at *attention, x *node) *node {
 	n, ch, t := s[0], s[1], s[2]*s[3]
 	d := ch / at.heads
 	// Keep the softmax probabilities: [n][heads][t][t].
-	probs := tp.mem.alloc(n * at.heads * t * t)
+	probs := tp.mem.allocRaw(n * at.heads * t * t)
 	a := tp.newNode(s)
 	impl := tp.cpu.blas
 	for smp := 0; smp < n; smp++ {
