@@ -240,7 +240,7 @@ var configKeys = map[string]configSetter{
 		}
 		return stringIn(func(c *Config) *string { return &c.ClassEmbedType }, "timestep")(c, v)
 	},
-	"num_class_embeds":    optionalInt(func(c *Config) *int { return &c.NumClassEmbeds }),
+	"num_class_embeds": optionalInt(func(c *Config) *int { return &c.NumClassEmbeds }),
 	"_null_class": func(c *Config, v json.RawMessage) error {
 		if isNull(v) {
 			c.NullClass = -1
