@@ -18,6 +18,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/studio"
+	"github.com/ddpmstudio/ddpmstudio/unet"
 )
 
 var binary string
@@ -371,5 +372,64 @@ func TestInfo(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("info lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+func TestClassesAndGuidance(t *testing.T) {
+	dir := t.TempDir()
+	plain := model(t, "scaleshift_class16") // 10 classes, no null class
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2"}, "pass --class"},
+		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "3", "--guidance", "2"}, "no null class"},
+		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "12"}, "0–9"},
+		{[]string{"sample", "--model", model(t, "tiny_gray16"), "--class", "1"}, "not class-conditional"},
+	} {
+		if r := run(t, dir, c.args...); r.code == 0 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want an error mentioning %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+	mustRun(t, dir, "sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "3", "--out", "c3.png", "--quiet")
+	if rec := recipeOf(t, filepath.Join(dir, "c3.png")); rec.Class == nil || *rec.Class != 3 || rec.Guidance != 1 {
+		t.Errorf("recipe class %v guidance %v", rec.Class, rec.Guidance)
+	}
+}
+
+func TestGuidedModelWithNullClass(t *testing.T) {
+	dir := t.TempDir()
+	cfg := unet.DefaultConfig()
+	cfg.SampleSize = [2]int{8, 8}
+	cfg.InChannels, cfg.OutChannels = 1, 1
+	cfg.BlockOutChannels = []int{8, 16}
+	cfg.DownBlockTypes = []string{unet.DownBlock, unet.DownBlock}
+	cfg.UpBlockTypes = []string{unet.UpBlock, unet.UpBlock}
+	cfg.LayersPerBlock, cfg.NormNumGroups = 1, 4
+	cfg.NumClassEmbeds, cfg.NullClass = 4, 3
+	m, err := unet.New(cfg, 1, unet.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(filepath.Join(dir, "m"), true, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, dir, "sample", "--model", "m", "--sampler", "ddim", "--steps", "3", "--seed", "1", "--out", "uncond.png", "--quiet")
+	mustRun(t, dir, "sample", "--model", "m", "--sampler", "ddim", "--steps", "3", "--seed", "1", "--class", "1", "--out", "g2.png", "--quiet")
+	mustRun(t, dir, "sample", "--model", "m", "--sampler", "ddim", "--steps", "3", "--seed", "1", "--class", "1", "--guidance", "4", "--out", "g4.png", "--quiet")
+	rec := recipeOf(t, filepath.Join(dir, "g2.png"))
+	if rec.Class == nil || *rec.Class != 1 || rec.Guidance != 2 {
+		t.Errorf("default guidance recipe: class %v guidance %v", rec.Class, rec.Guidance)
+	}
+	if samePixels(decode(t, filepath.Join(dir, "g2.png")), decode(t, filepath.Join(dir, "g4.png"))) {
+		t.Error("guidance 4 drew the same picture as guidance 2")
+	}
+	mustRun(t, dir, "sample", "--from", "g4.png", "--out", "again.png", "--quiet")
+	if !samePixels(decode(t, filepath.Join(dir, "g4.png")), decode(t, filepath.Join(dir, "again.png"))) {
+		t.Error("--from did not reproduce a guided sample")
+	}
+	r := mustRun(t, dir, "info", "--model", "m")
+	if !strings.Contains(r.stdout, "null class") {
+		t.Errorf("info does not mention the null class:\n%s", r.stdout)
 	}
 }

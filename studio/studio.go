@@ -66,6 +66,11 @@ type Recipe struct {
 	First   int      `json:"first_sample"`
 	Count   int      `json:"count"`
 	Inpaint *Inpaint `json:"inpaint,omitempty"`
+	// Class is the requested class label of a class-conditional model (nil:
+	// unconditional, the null class) and Guidance the classifier-free
+	// guidance scale applied with it.
+	Class    *int    `json:"class,omitempty"`
+	Guidance float64 `json:"guidance,omitempty"`
 }
 
 // Encode returns the recipe as the JSON text of a PNG's "parameters" chunk.
@@ -147,6 +152,10 @@ type Job struct {
 	Shape     diffusion.Shape           // of one sample: N is ignored
 	Batch     int                       // samples per forward pass
 	Known     *diffusion.Known          // inpainting inputs, for RePaint and Replace
+	// Null is the model's null class label, −1 when it has none, and
+	// Conditional whether the model takes class labels at all.
+	Null        int
+	Conditional bool
 	// KeepEvery records the chain of the first batch every k-th event (0: none).
 	KeepEvery int
 	// Progress is called after every event with the run-wide counts.
@@ -211,6 +220,10 @@ func (j *Job) Run(ctx context.Context) (*Result, error) {
 	}
 	perBatch := len(probe.Plan())
 	batches := (r.Count + batch - 1) / batch
+	model, label, err := j.conditioning()
+	if err != nil {
+		return nil, err
+	}
 	total := perBatch * batches
 	res := &Result{}
 	for b := 0; b < batches; b++ {
@@ -228,8 +241,15 @@ func (j *Job) Run(ctx context.Context) (*Result, error) {
 			keep = j.KeepEvery
 		}
 		done := b * perBatch
+		var classes []int
+		if j.Conditional {
+			classes = make([]int, n)
+			for i := range classes {
+				classes[i] = label
+			}
+		}
 		chain, err := diffusion.Sample(ctx, diffusion.Params{
-			Model: j.Model, Sampler: s, Shape: shape, Seed: r.Seed,
+			Model: model, Sampler: s, Shape: shape, Seed: r.Seed, Classes: classes,
 			FirstSample: r.First + b*batch, KeepEvery: keep,
 			Progress: func(p diffusion.Progress) {
 				if j.Progress != nil {
@@ -251,6 +271,41 @@ func (j *Job) Run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
+// conditioning resolves the recipe's class and guidance against the model:
+// the denoiser to call and the label every sample gets.
+func (j *Job) conditioning() (diffusion.Denoiser, int, error) {
+	r := j.Recipe
+	if !j.Conditional {
+		if r.Class != nil {
+			return nil, 0, errors.New("--class: this model is not class-conditional")
+		}
+		if r.Guidance != 0 && r.Guidance != 1 {
+			return nil, 0, errors.New("--guidance: this model is not class-conditional")
+		}
+		return j.Model, 0, nil
+	}
+	if r.Class == nil {
+		if j.Null < 0 {
+			return nil, 0, errors.New("this class-conditional model has no null class: pass --class")
+		}
+		if r.Guidance != 0 && r.Guidance != 1 {
+			return nil, 0, errors.New("--guidance needs --class")
+		}
+		return j.Model, j.Null, nil
+	}
+	g := r.Guidance
+	if g == 0 {
+		g = 1
+	}
+	if g == 1 {
+		return j.Model, *r.Class, nil
+	}
+	if j.Null < 0 {
+		return nil, 0, errors.New("--guidance: this model has no null class to guide against")
+	}
+	return &diffusion.Guided{Model: j.Model, Null: j.Null, Scale: g}, *r.Class, nil
+}
+
 // ModelInfo summarises a loaded model for `info` and the GUI.
 func ModelInfo(l *unet.Loaded) string {
 	c := l.Model.Config
@@ -263,7 +318,11 @@ func ModelInfo(l *unet.Loaded) string {
 	fmt.Fprintf(&b, "\nblocks       %v channels, %d layers per block\n", c.BlockOutChannels, c.LayersPerBlock)
 	fmt.Fprintf(&b, "down         %s\nup           %s\n", strings.Join(c.DownBlockTypes, ", "), strings.Join(c.UpBlockTypes, ", "))
 	if c.HasClasses() {
-		fmt.Fprintf(&b, "classes      %d\n", c.NumClassEmbeds)
+		fmt.Fprintf(&b, "classes      %d", c.NumClassEmbeds)
+		if c.NullClass >= 0 {
+			fmt.Fprintf(&b, " (label %d is the null class: classifier-free guidance)", c.NullClass)
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "parameters   %d\n", l.Model.ParamCount())
 	fmt.Fprintf(&b, "FLOPs        %.3g GFLOP per forward at batch 1\n", l.Model.FLOPs(c.SampleSize[0], c.SampleSize[1])/1e9)
