@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 	"github.com/ddpmstudio/ddpmstudio/studio"
@@ -31,13 +33,16 @@ const Usage = `DDPM Studio %s — sampling from denoising diffusion probabilisti
 
 Usage:
   ddpmstudio sample [flags]      sample, inpaint, export the chain (see ddpmstudio sample -h)
-  ddpmstudio info --model DIR    describe a diffusers UNet2DModel folder
+  ddpmstudio info [--model DIR]  describe a diffusers UNet2DModel folder (default: the embedded model)
   ddpmstudio train [flags]       train a UNet2DModel (see ddpmstudio train -h)
   ddpmstudio schedule            print the default β schedule at a few timesteps
   ddpmstudio version             print the version
 
 The graphical studio is not built yet.
 `
+
+// DefaultModelName names the embedded model in recipes and messages.
+const DefaultModelName = "default"
 
 // exitInterrupted is the conventional status after SIGINT.
 const exitInterrupted = 130
@@ -110,12 +115,9 @@ func runSchedule(w io.Writer) error {
 func runInfo(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("info", flag.ContinueOnError)
 	fs.SetOutput(w)
-	model := fs.String("model", "", "diffusers model folder")
+	model := fs.String("model", "", "diffusers model folder (default: the embedded model)")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *model == "" {
-		return errors.New("info: --model DIR is required")
 	}
 	l, err := loadModel(*model, "cpu")
 	if err != nil {
@@ -133,8 +135,12 @@ func loadModel(dir, backend string) (*unet.Loaded, error) {
 	default:
 		return nil, fmt.Errorf("--backend %q: want auto, cpu or gl", backend)
 	}
-	if dir == "" {
-		return nil, errors.New("no default model is embedded yet (it arrives with the training milestone); pass --model DIR, a diffusers UNet2DModel folder")
+	if dir == "" || dir == DefaultModelName {
+		fsys, ok := assets.DefaultModel()
+		if !ok {
+			return nil, errors.New("this build has no embedded default model; pass --model DIR, a diffusers UNet2DModel folder")
+		}
+		return unet.LoadFS(fsys, DefaultModelName, unet.NewCPU())
 	}
 	return unet.Load(dir, unet.NewCPU())
 }
@@ -228,7 +234,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	hash, err := studio.HashFile(l.Folder.Weights)
+	hash, err := weightsHash(l)
 	if err != nil {
 		return err
 	}
@@ -244,7 +250,10 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	recipe.Program = "DDPM Studio " + studio.Version
-	recipe.Model, recipe.ModelHash = filepath.Clean(f.model), hash
+	recipe.Model, recipe.ModelHash = DefaultModelName, hash
+	if f.model != "" {
+		recipe.Model = filepath.Clean(f.model)
+	}
 
 	sched, changed, err := studio.ApplySchedule(l.Scheduler, recipe.Schedule)
 	if err != nil {
@@ -297,6 +306,19 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr)
 	}
 	return writeOutputs(f, recipe, res, job.Shape, stdout)
+}
+
+// weightsHash is the SHA-256 of the model's weights file, embedded or not.
+func weightsHash(l *unet.Loaded) (string, error) {
+	if l.Folder.Weights == DefaultModelName+"/diffusion_pytorch_model.safetensors" {
+		fsys, _ := assets.DefaultModel()
+		b, err := fs.ReadFile(fsys, "diffusion_pytorch_model.safetensors")
+		if err != nil {
+			return "", err
+		}
+		return studio.HashBytes(b), nil
+	}
+	return studio.HashFile(l.Folder.Weights)
 }
 
 func recipeFromPNG(path string) (studio.Recipe, error) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/studio"
@@ -289,7 +290,6 @@ func TestErrorsAreOneLine(t *testing.T) {
 	}{
 		{[]string{"sample", "--model", "nowhere"}, "nowhere"},
 		{[]string{"sample", "--model", "empty"}, "no config.json"},
-		{[]string{"sample"}, "no default model"},
 		{[]string{"sample", "--model", m, "--sampler", "euler"}, "euler"},
 		{[]string{"sample", "--model", m, "--schedule", "quadratic"}, "quadratic"},
 		{[]string{"sample", "--model", m, "--backend", "gl"}, "not built yet"},
@@ -300,7 +300,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{[]string{"sample", "--model", m, "--bogus"}, "bogus"},
 		{[]string{"sample", "--from", "img.png"}, "no recipe"},
 		{[]string{"sample", "--model", m, "--steps", "5000"}, "exceed"},
-		{[]string{"info"}, "--model"},
+		{[]string{"info", "--model", "nowhere"}, "nowhere"},
 		{[]string{"frobnicate"}, "unknown command"},
 	}
 	for _, c := range cases {
@@ -431,5 +431,31 @@ func TestGuidedModelWithNullClass(t *testing.T) {
 	r := mustRun(t, dir, "info", "--model", "m")
 	if !strings.Contains(r.stdout, "null class") {
 		t.Errorf("info does not mention the null class:\n%s", r.stdout)
+	}
+}
+
+func TestDefaultModel(t *testing.T) {
+	dir := t.TempDir()
+	_, embedded := assets.DefaultModel()
+	r := run(t, dir, "sample", "--sampler", "ddim", "--steps", "5", "--seed", "3", "--out", "d.png", "--quiet")
+	if !embedded {
+		if r.code == 0 || !strings.Contains(r.stderr, "no embedded default model") {
+			t.Errorf("without an embedded model: exit %d, %q", r.code, r.stderr)
+		}
+		return
+	}
+	if r.code != 0 {
+		t.Fatalf("default model: %s", r.stderr)
+	}
+	rec := recipeOf(t, filepath.Join(dir, "d.png"))
+	if rec.Model != "default" || len(rec.ModelHash) != 64 {
+		t.Errorf("recipe model %q hash %q", rec.Model, rec.ModelHash)
+	}
+	mustRun(t, dir, "sample", "--from", "d.png", "--out", "again.png", "--quiet")
+	if !samePixels(decode(t, filepath.Join(dir, "d.png")), decode(t, filepath.Join(dir, "again.png"))) {
+		t.Error("--from did not reproduce a default-model sample")
+	}
+	if r := mustRun(t, dir, "info"); !strings.Contains(r.stdout, "null class") {
+		t.Errorf("info on the default model:\n%s", r.stdout)
 	}
 }

@@ -2,6 +2,7 @@ package unet
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -47,9 +48,17 @@ func renameLegacy(name string) string {
 // ReadWeights reads a safetensors checkpoint, converting F16 and BF16 to
 // float32 and renaming legacy attention parameters.
 func ReadWeights(path string) (*Weights, error) {
-	f, err := safetensors.ReadFile(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	return weightsFromBytes(b, path)
+}
+
+func weightsFromBytes(b []byte, path string) (*Weights, error) {
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	w := &Weights{Source: path, Tensors: make(map[string]WeightTensor, len(f.Names))}
 	for _, name := range f.Names {
@@ -248,6 +257,42 @@ func Load(dir string, b Backend) (*Loaded, error) {
 			return nil, err
 		}
 		l.Scheduler, l.HasScheduler = sc, true
+	}
+	return l, nil
+}
+
+// LoadFS reads a flat model folder (config.json, the weights and an optional
+// scheduler_config.json) from a file system, such as the embedded default
+// model. name labels the source in errors.
+func LoadFS(fsys fs.FS, name string, b Backend) (*Loaded, error) {
+	cb, err := fs.ReadFile(fsys, "config.json")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cfg, err := ParseConfig(cb)
+	if err != nil {
+		return nil, fmt.Errorf("%s/config.json: %w", name, err)
+	}
+	wb, err := fs.ReadFile(fsys, "diffusion_pytorch_model.safetensors")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	w, err := weightsFromBytes(wb, name+"/diffusion_pytorch_model.safetensors")
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromWeights(cfg, w, b)
+	if err != nil {
+		return nil, err
+	}
+	l := &Loaded{Model: m, Folder: Folder{Config: name + "/config.json", Weights: name + "/diffusion_pytorch_model.safetensors"}, Scheduler: diffusion.DefaultSchedulerConfig()}
+	if sb, err := fs.ReadFile(fsys, "scheduler_config.json"); err == nil {
+		sc, err := diffusion.ParseSchedulerConfig(sb)
+		if err != nil {
+			return nil, fmt.Errorf("%s/scheduler_config.json: %w", name, err)
+		}
+		l.Scheduler, l.HasScheduler = sc, true
+		l.Folder.Scheduler = name + "/scheduler_config.json"
 	}
 	return l, nil
 }

@@ -1,0 +1,207 @@
+package train
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ddpmstudio/ddpmstudio/unet"
+)
+
+func tinyConfig(classes int) unet.Config {
+	c := unet.DefaultConfig()
+	c.SampleSize = [2]int{8, 8}
+	c.InChannels, c.OutChannels = 1, 1
+	c.BlockOutChannels = []int{8, 16}
+	c.DownBlockTypes = []string{unet.DownBlock, unet.AttnDownBlock}
+	c.UpBlockTypes = []string{unet.AttnUpBlock, unet.UpBlock}
+	c.LayersPerBlock, c.NormNumGroups, c.AttentionHeadDim = 1, 4, 8
+	if classes > 0 {
+		c.NumClassEmbeds = classes + 1
+	}
+	return c
+}
+
+// writeFolder makes a class-per-sub-folder image set: bright squares in
+// "a", dark rings in "b", at 16×16 so loading must resize.
+func writeFolder(t *testing.T) string {
+	dir := t.TempDir()
+	for ci, class := range []string{"a", "b"} {
+		os.MkdirAll(filepath.Join(dir, class), 0o755)
+		for k := 0; k < 4; k++ {
+			img := image.NewGray(image.Rect(0, 0, 16, 16))
+			for y := 0; y < 16; y++ {
+				for x := 0; x < 16; x++ {
+					v := uint8(0)
+					inside := x > 3+k/2 && x < 12 && y > 3 && y < 12
+					if (ci == 0) == inside {
+						v = 230
+					}
+					img.SetGray(x, y, color.Gray{v})
+				}
+			}
+			f, _ := os.Create(filepath.Join(dir, class, string(rune('0'+k))+".png"))
+			png.Encode(f, img)
+			f.Close()
+		}
+	}
+	return dir
+}
+
+func quietOptions() Options {
+	o := DefaultOptions()
+	o.Steps, o.Batch, o.Warmup, o.CheckpointEvery, o.SampleEvery, o.LR = 6, 4, 2, 3, 1000, 2e-3
+	o.Log = nil
+	return o
+}
+
+func TestFolderTrainingResumesExactly(t *testing.T) {
+	data, err := LoadFolder(writeFolder(t), 1, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data.Len() != 8 || len(data.Classes) != 2 || data.Labels[7] != 1 {
+		t.Fatalf("loaded %d images, classes %v, labels %v", data.Len(), data.Classes, data.Labels)
+	}
+	cfg := tinyConfig(2)
+
+	// One uninterrupted run of six steps…
+	full := t.TempDir()
+	a, err := New(cfg, data, full, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// …and one stopped after three steps and resumed from its checkpoint.
+	split := t.TempDir()
+	o := quietOptions()
+	o.Steps = 3
+	b, _ := New(cfg, data, split, o)
+	if err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Resume(cfg, data, split, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Step != 3 {
+		t.Fatalf("resumed at step %d", c.Step)
+	}
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.params {
+		for j := range a.params[i] {
+			if a.params[i][j] != c.params[i][j] || a.ema[i][j] != c.ema[i][j] {
+				t.Fatalf("parameter %s differs after resuming", a.Model.Params()[i].Name)
+			}
+		}
+	}
+	// The exported folder is a loadable diffusers model with the null class marked.
+	l, err := unet.Load(split, unet.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Model.Config.NullClass != 2 || !l.HasScheduler {
+		t.Errorf("exported config: null class %d, scheduler %v", l.Model.Config.NullClass, l.HasScheduler)
+	}
+	for _, f := range []string{"loss.csv", "loss.png", "samples.png", "training_state.safetensors"} {
+		if _, err := os.Stat(filepath.Join(split, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	hist, _ := readLog(filepath.Join(split, "loss.csv"), 100)
+	if len(hist) != 6 || hist[5].Step != 6 {
+		t.Errorf("loss log %v", hist)
+	}
+}
+
+func TestTrainingReducesLoss(t *testing.T) {
+	data, err := LoadFolder(writeFolder(t), 1, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := quietOptions()
+	o.Steps, o.Batch, o.CheckpointEvery = 60, 8, 0
+	tr, err := New(tinyConfig(0), data, t.TempDir(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, last float64
+	for i := 0; i < o.Steps; i++ {
+		loss, err := tr.TrainStep()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 10 {
+			first += loss / 10
+		}
+		if i >= o.Steps-10 {
+			last += loss / 10
+		}
+	}
+	t.Logf("mean loss of the first 10 steps %.3f, of the last 10 %.3f", first, last)
+	if !(last < 0.7*first) {
+		t.Errorf("loss did not fall: %.3f → %.3f", first, last)
+	}
+}
+
+func TestLearningRateSchedule(t *testing.T) {
+	tr := &Trainer{Opts: Options{LR: 1e-3, Warmup: 10, Steps: 110}}
+	if got := tr.LR(0); math.Abs(got-1e-4) > 1e-12 {
+		t.Errorf("LR(0) = %g", got)
+	}
+	if got := tr.LR(9); math.Abs(got-1e-3) > 1e-12 {
+		t.Errorf("end of warm-up %g", got)
+	}
+	if got := tr.LR(110); math.Abs(got-1e-4) > 1e-12 {
+		t.Errorf("final LR %g, want a tenth of the peak", got)
+	}
+	if !(tr.LR(60) < tr.LR(20)) {
+		t.Error("no decay")
+	}
+}
+
+func TestIncompatibleData(t *testing.T) {
+	data, _ := LoadFolder(writeFolder(t), 1, 8, 8)
+	cfg := tinyConfig(5) // 6 embeddings for 2 classes
+	if _, err := New(cfg, data, t.TempDir(), quietOptions()); err == nil {
+		t.Error("num_class_embeds mismatch accepted")
+	}
+	cfg = tinyConfig(2)
+	cfg.InChannels, cfg.OutChannels = 3, 3
+	if _, err := New(cfg, data, t.TempDir(), quietOptions()); err == nil {
+		t.Error("channel mismatch accepted")
+	}
+	if _, err := LoadFolder(t.TempDir(), 1, 8, 8); err == nil {
+		t.Error("empty folder accepted")
+	}
+}
+
+func TestMNISTLoads(t *testing.T) {
+	dir, err := FindMNIST()
+	if err != nil {
+		t.Skipf("MNIST not available: %v", err)
+	}
+	d, err := LoadMNIST(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 10000 || d.H != 28 || len(d.Classes) != 10 {
+		t.Fatalf("test split: %d images of %d px, %d classes", d.Len(), d.H, len(d.Classes))
+	}
+	var mean float64
+	for _, v := range d.Images[0] {
+		mean += float64(v)
+	}
+	if mean /= 784; mean > -0.5 { // mostly black background at −1
+		t.Errorf("first image mean %.2f: not white digits on black", mean)
+	}
+}
