@@ -24,6 +24,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 )
@@ -519,7 +520,7 @@ func writePNG(path string, img image.Image, r studio.Recipe) error {
 	if !strings.EqualFold(filepath.Ext(path), ".png") {
 		return fmt.Errorf("%s: output images are PNG files; name it *.png", path)
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		return imageio.EncodePNG(w, img, map[string]string{"parameters": r.Encode(), "Software": r.Program})
 	})
 }
@@ -567,7 +568,7 @@ func writeChain(path string, c *diffusion.Chain, shape diffusion.Shape) error {
 		for i, p := range pairs {
 			frames[i] = imageio.Scale(imageio.Grid(p[:], 2, 1), scale)
 		}
-		return writeAtomic(path, func(w io.Writer) error { return imageio.WriteGIF(w, frames, 8) })
+		return atomicfile.Write(path, func(w io.Writer) error { return imageio.WriteGIF(w, frames, 8) })
 	case ".png":
 		// A strip: one column per recorded step, x_t above x̂_0.
 		cols := make([]image.Image, len(pairs))
@@ -575,33 +576,9 @@ func writeChain(path string, c *diffusion.Chain, shape diffusion.Shape) error {
 			cols[i] = imageio.Grid(p[:], 1, 1)
 		}
 		strip := imageio.Scale(imageio.Grid(cols, len(cols), 1), max(1, scale/2))
-		return writeAtomic(path, func(w io.Writer) error { return imageio.EncodePNG(w, strip, nil) })
+		return atomicfile.Write(path, func(w io.Writer) error { return imageio.EncodePNG(w, strip, nil) })
 	}
 	return fmt.Errorf("--chain %s: want a .gif or .png file", path)
-}
-
-// writeAtomic writes through a temporary file in the target's folder and
-// renames it into place: an interrupted run leaves no partial file.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	fh, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := fh.Name()
-	defer os.Remove(tmp)
-	if err := write(fh); err != nil {
-		fh.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := fh.Chmod(0o644); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := fh.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }
 
 func isTerminal(w io.Writer) bool {

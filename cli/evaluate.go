@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/train"
 )
 
@@ -141,5 +142,5 @@ func writeNearest(path string, samples [][]float32, data *train.Dataset) error {
 		row1, row2 = append(row1, a), append(row2, b)
 	}
 	grid := imageio.Scale(imageio.Grid(append(row1, row2...), len(row1), 2), 3)
-	return writeAtomic(path, func(w io.Writer) error { return imageio.EncodePNG(w, grid, nil) })
+	return atomicfile.Write(path, func(w io.Writer) error { return imageio.EncodePNG(w, grid, nil) })
 }

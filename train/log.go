@@ -18,11 +18,12 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 )
 
 // writeLog rewrites loss.csv and loss.png beside the checkpoint.
 func (t *Trainer) writeLog() error {
-	err := writeAtomic(filepath.Join(t.Out, "loss.csv"), func(w io.Writer) error {
+	err := atomicfile.Write(filepath.Join(t.Out, "loss.csv"), func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
 		fmt.Fprintln(bw, "step,loss,lr")
 		for _, r := range t.history {
@@ -102,7 +103,7 @@ func (t *Trainer) plotLoss(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
 }
 
 // SampleGrid draws, with the EMA weights, one row per class (6 samples each;
@@ -145,5 +146,5 @@ func (t *Trainer) SampleGrid(ctx context.Context, path string) error {
 		}
 	}
 	grid := imageio.Scale(imageio.Grid(imgs, cols, 2), 2)
-	return writeAtomic(path, func(w io.Writer) error { return imageio.EncodePNG(w, grid, nil) })
+	return atomicfile.Write(path, func(w io.Writer) error { return imageio.EncodePNG(w, grid, nil) })
 }

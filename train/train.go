@@ -20,12 +20,12 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 )
@@ -347,7 +347,7 @@ func (t *Trainer) Checkpoint() error {
 		Seed                                  uint64
 	}{t.Opts.Steps, t.Opts.Batch, t.Opts.Warmup, t.Opts.CheckpointEvery, t.Opts.LR, t.Opts.EMA, t.Opts.ClipNorm, t.Opts.LabelDropout, t.Opts.HFlip, t.Opts.Seed})
 	meta := map[string]string{"step": strconv.Itoa(t.Step), "rng": base64.StdEncoding.EncodeToString(rngState), "options": string(opts)}
-	if err := writeAtomic(filepath.Join(t.Out, stateFile), func(w io.Writer) error { return safetensors.Write(w, tensors, meta) }); err != nil {
+	if err := atomicfile.Write(filepath.Join(t.Out, stateFile), func(w io.Writer) error { return safetensors.Write(w, tensors, meta) }); err != nil {
 		return err
 	}
 	if err := t.writeLog(); err != nil {
@@ -412,26 +412,4 @@ func Resume(cfg unet.Config, data *Dataset, out string, opts Options) (*Trainer,
 	}
 	t.history, _ = readLog(filepath.Join(out, "loss.csv"), t.Step)
 	return t, nil
-}
-
-// writeAtomic writes path through a temporary file and a rename.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -36,15 +36,7 @@ type bump struct {
 }
 
 func (b *bump) alloc(n int) []float32 {
-	if b.off+n > len(b.buf) {
-		// Out of room: hand out fresh memory this step and grow the buffer
-		// for the next one.
-		b.need = max(b.need, b.off+n)
-		b.off += n
-		return make([]float32, n)
-	}
-	s := b.buf[b.off : b.off+n : b.off+n]
-	b.off += n
+	s := b.allocRaw(n)
 	clear(s)
 	return s
 }
@@ -52,6 +44,8 @@ func (b *bump) alloc(n int) []float32 {
 // allocRaw is alloc without zeroing, for buffers the caller overwrites.
 func (b *bump) allocRaw(n int) []float32 {
 	if b.off+n > len(b.buf) {
+		// Out of room: hand out fresh memory this step and grow the buffer
+		// for the next one.
 		b.need = max(b.need, b.off+n)
 		b.off += n
 		return make([]float32, n)

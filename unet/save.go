@@ -2,11 +2,12 @@ package unet
 
 import (
 	"encoding/json"
-	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
 )
 
@@ -23,7 +24,7 @@ func (m *Model) Save(dir string, half bool, sched *diffusion.SchedulerConfig) er
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "config.json"), func(f *os.File) error { _, err := f.Write(append(cfg, '\n')); return err }); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "config.json"), func(f io.Writer) error { _, err := f.Write(append(cfg, '\n')); return err }); err != nil {
 		return err
 	}
 	tensors := make([]safetensors.Tensor, 0, len(m.params))
@@ -36,7 +37,7 @@ func (m *Model) Save(dir string, half bool, sched *diffusion.SchedulerConfig) er
 			tensors = append(tensors, safetensors.FromFloat32(p.Name, p.Dims, v))
 		}
 	}
-	err = writeAtomic(filepath.Join(dir, "diffusion_pytorch_model.safetensors"), func(f *os.File) error {
+	err = atomicfile.Write(filepath.Join(dir, "diffusion_pytorch_model.safetensors"), func(f io.Writer) error {
 		return safetensors.Write(f, tensors, map[string]string{"format": "pt"})
 	})
 	if err != nil {
@@ -47,33 +48,7 @@ func (m *Model) Save(dir string, half bool, sched *diffusion.SchedulerConfig) er
 		if err != nil {
 			return err
 		}
-		return writeAtomic(filepath.Join(dir, "scheduler_config.json"), func(f *os.File) error { _, err := f.Write(append(b, '\n')); return err })
+		return atomicfile.Write(filepath.Join(dir, "scheduler_config.json"), func(f io.Writer) error { _, err := f.Write(append(b, '\n')); return err })
 	}
 	return nil
-}
-
-// writeAtomic writes path through a temporary file in the same folder.
-func writeAtomic(path string, write func(*os.File) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
 }
