@@ -37,6 +37,8 @@ Usage:
   ddpmstudio info [--model DIR]  describe a diffusers UNet2DModel folder (default: the embedded model)
   ddpmstudio train [flags]       train a UNet2DModel (see ddpmstudio train -h)
   ddpmstudio evaluate --samples DIR   judge generated MNIST digits (class agreement, feature FID)
+  ddpmstudio classgrid [flags]   one row of samples per class of a class-conditional model
+  ddpmstudio export --model DIR --out DIR [--half]   rewrite a model folder (F16 weights)
   ddpmstudio schedule            print the default β schedule at a few timesteps
   ddpmstudio version             print the version
 
@@ -74,6 +76,10 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 		err = runTrain(ctx, args[1:], stdout, stderr)
 	case "evaluate":
 		err = runEvaluate(args[1:], stdout)
+	case "export":
+		err = runExport(args[1:], stdout)
+	case "classgrid":
+		err = runClassGrid(ctx, args[1:], stdout, stderr)
 	case "schedule":
 		err = runSchedule(stdout)
 	case "version":

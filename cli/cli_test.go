@@ -432,6 +432,17 @@ func TestGuidedModelWithNullClass(t *testing.T) {
 	if !strings.Contains(r.stdout, "null class") {
 		t.Errorf("info does not mention the null class:\n%s", r.stdout)
 	}
+	// One row per (non-null) class.
+	mustRun(t, dir, "classgrid", "--model", "m", "--per-class", "2", "--steps", "2", "--scale", "1", "--out", "grid.png")
+	if b := decode(t, filepath.Join(dir, "grid.png")).Bounds(); b.Dx() != 2*8+2 || b.Dy() != 3*8+2*2 {
+		t.Errorf("class grid is %v, want 2 columns by 3 rows of 8×8", b)
+	}
+	// export rewrites the folder as F16; it samples the same within F16 rounding.
+	mustRun(t, dir, "export", "--model", "m", "--out", "m32", "--half=false")
+	mustRun(t, dir, "sample", "--model", "m32", "--sampler", "ddim", "--steps", "3", "--seed", "1", "--out", "u32.png", "--quiet")
+	if !samePixels(decode(t, filepath.Join(dir, "uncond.png")), decode(t, filepath.Join(dir, "u32.png"))) {
+		t.Error("exported F32 copy of an F16 model samples differently")
+	}
 }
 
 func TestDefaultModel(t *testing.T) {
