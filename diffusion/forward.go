@@ -13,7 +13,7 @@ func QSample(s *Schedule, t int, x0, eps, dst []float32) error {
 	}
 	a, b := s.SqrtAlphaBar(t), s.SqrtOneMinusAlphaBar(t)
 	for i := range dst {
-		dst[i] = a*x0[i] + b*eps[i]
+		dst[i] = mul(a, x0[i]) + mul(b, eps[i])
 	}
 	return nil
 }
@@ -28,7 +28,7 @@ func PredictX0(s *Schedule, t int, xt, eps, dst []float32) error {
 	}
 	c := newCoeffs(s.AlphaBar(t), 1)
 	for i := range dst {
-		dst[i] = (xt[i] - c.sqrtBeta*eps[i]) / c.sqrtAbar
+		dst[i] = (xt[i] - mul(c.sqrtBeta, eps[i])) / c.sqrtAbar
 	}
 	return nil
 }

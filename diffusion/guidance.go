@@ -61,7 +61,7 @@ func (g *Guided) Predict(ctx context.Context, x []float32, shape Shape, t []int,
 		cond, unc, dst := out[b*per:(b+1)*per], out[half+b*per:half+(b+1)*per], g.out[b*per:(b+1)*per]
 		for i := range dst {
 			if i < epsLen {
-				dst[i] = unc[i] + s*(cond[i]-unc[i])
+				dst[i] = unc[i] + mul(s, cond[i]-unc[i])
 			} else {
 				dst[i] = cond[i]
 			}

@@ -137,25 +137,25 @@ func (r *RePaint) Step(e Event, x, out []float32, shape Shape, noise NoiseSource
 	variance := (c.betaProdPv / c.betaProd) * (1 - c.abar/c.abarPrev)
 	std := r.eta * sqrt32(variance)
 	addVar := e.T > 0 && r.eta > 0
-	dirCoeff := sqrt32(1 - c.abarPrev - std*std)
+	dirCoeff := sqrt32(1 - c.abarPrev - mul(std, std))
 	sqrtBetaPrev := sqrt32(1 - c.abarPrev)
 	per := shape.SampleLen()
 	forEach(shape, outC, func(i, o int) {
 		eps := out[o]
-		p0 := (x[i] - c.sqrtBeta*eps) / c.sqrtAbar
+		p0 := (x[i] - mul(c.sqrtBeta, eps)) / c.sqrtAbar
 		if r.settings.clip {
 			p0 = clamp(p0, 1)
 		}
 		if x0 != nil {
 			x0[i] = p0
 		}
-		unknown := c.sqrtAbarPrev*p0 + dirCoeff*eps
+		unknown := mul(c.sqrtAbarPrev, p0) + mul(dirCoeff, eps)
 		if addVar {
-			unknown += std * r.z[i]
+			unknown += mul(std, r.z[i])
 		}
-		kn := c.sqrtAbarPrev*r.known.Image[i%per] + sqrtBetaPrev*r.z[i]
+		kn := mul(c.sqrtAbarPrev, r.known.Image[i%per]) + mul(sqrtBetaPrev, r.z[i])
 		m := keep[i%per]
-		xNext[i] = m*kn + (1-m)*unknown
+		xNext[i] = mul(m, kn) + mul(1-m, unknown)
 	})
 	return nil
 }
@@ -176,7 +176,7 @@ func (r *RePaint) Renoise(e Event, x []float32, shape Shape, noise NoiseSource, 
 		a, b := sqrt32(1-beta), sqrt32(beta)
 		noise.Draw(i, r.z)
 		for k := range xNext {
-			xNext[k] = a*xNext[k] + b*r.z[k]
+			xNext[k] = mul(a, xNext[k]) + mul(b, r.z[k])
 		}
 	}
 	return nil
@@ -220,7 +220,7 @@ func (r *Replace) Step(e Event, x, out []float32, shape Shape, noise NoiseSource
 	if e.Next < 0 {
 		for i := range xNext {
 			m := r.keep[i%per]
-			xNext[i] = m*r.known.Image[i%per] + (1-m)*xNext[i]
+			xNext[i] = mul(m, r.known.Image[i%per]) + mul(1-m, xNext[i])
 		}
 		return nil
 	}
@@ -230,7 +230,7 @@ func (r *Replace) Step(e Event, x, out []float32, shape Shape, noise NoiseSource
 	noise.Draw(1, r.z)
 	for i := range xNext {
 		m := r.keep[i%per]
-		xNext[i] = m*(a*r.known.Image[i%per]+b*r.z[i]) + (1-m)*xNext[i]
+		xNext[i] = mul(m, mul(a, r.known.Image[i%per])+mul(b, r.z[i])) + mul(1-m, xNext[i])
 	}
 	return nil
 }

@@ -23,6 +23,12 @@ import "math"
 // Box–Muller pairs, r = √(−2 ln u0), θ = 2π·u1 giving (r cos θ, r sin θ), and
 // likewise (u2, u3), give four normals; element e takes number e mod 4. The
 // arithmetic is float64, rounded to float32 at the end.
+//
+// So that every platform computes the same bits, ln, sin and cos are this
+// file's own polynomials (not the math package, which uses assembly on some
+// architectures), every product is rounded explicitly (Go may otherwise fuse
+// multiply-adds on arm64, ppc64 and s390x), and √ is IEEE's correctly rounded
+// square root.
 
 const (
 	philoxM0 = 0xD2511F53
@@ -57,12 +63,12 @@ func normalBlock(key [2]uint32, block uint32, k, j, n int) [4]float32 {
 	x := Philox4x32([4]uint32{block, uint32(k), uint32(j), uint32(n)}, key)
 	var z [4]float32
 	for p := 0; p < 2; p++ {
-		u0 := (float64(x[2*p]) + 1) * (1.0 / 4294967296.0)
+		u0 := (float64(x[2*p]) + 1) * (1.0 / 4294967296.0) // exact: a 33-bit integer times 2^-32
 		u1 := (float64(x[2*p+1]) + 1) * (1.0 / 4294967296.0)
-		r := math.Sqrt(-2 * math.Log(u0))
-		s, c := math.Sincos(2 * math.Pi * u1)
-		z[2*p] = float32(r * c)
-		z[2*p+1] = float32(r * s)
+		r := math.Sqrt(float64(-2 * logUnit(u0)))
+		s, c := sincosTurn(u1)
+		z[2*p] = float32(float64(r * c))
+		z[2*p+1] = float32(float64(r * s))
 	}
 	return z
 }
@@ -102,4 +108,52 @@ func (s StreamNoise) Draw(j int, dst []float32) {
 	for b := 0; b < s.Shape.N; b++ {
 		FillNormal(dst[b*per:(b+1)*per], s.Seed, s.K, j, s.FirstSample+b)
 	}
+}
+
+// logUnit is ln u for u in (0, 1], to about 1e-16 relative error, with a
+// fixed sequence of rounded float64 operations.
+func logUnit(u float64) float64 {
+	m, e := math.Frexp(u) // u = m·2^e, m in [½, 1): exact bit manipulation
+	if m < math.Sqrt2/2 {
+		m = float64(m * 2)
+		e--
+	}
+	// ln m = 2·atanh(s), s = (m−1)/(m+1), |s| ≤ 0.1716.
+	s := float64((m - 1) / (m + 1))
+	s2 := float64(s * s)
+	sum := 1.0 / 19
+	for k := 17; k >= 3; k -= 2 {
+		sum = float64(float64(sum*s2) + 1/float64(k))
+	}
+	lnm := float64(2 * float64(s+float64(float64(s*s2)*sum)))
+	const ln2hi, ln2lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+	fe := float64(e)
+	return float64(float64(fe*ln2hi) + float64(lnm+float64(fe*ln2lo)))
+}
+
+// sincosTurn is (sin 2πu, cos 2πu) for u in [0, 1], to about 1e-16, with
+// a fixed sequence of rounded float64 operations.
+func sincosTurn(u float64) (sin, cos float64) {
+	q := math.Floor(float64(4*u) + 0.5) // the nearest quarter turn
+	r := float64(u - float64(q*0.25))   // exact: u and q/4 are multiples of 2^-32
+	phi := float64(r * (2 * math.Pi))   // |φ| ≤ π/4
+	p2 := float64(phi * phi)
+	// Taylor series to φ^17 and φ^18: the first omitted term is below 1e-17.
+	sn, cs := 1.0, 1.0
+	for k := 17; k >= 3; k -= 2 {
+		sn = float64(1 - float64(float64(sn*p2)/float64(k*(k-1))))
+	}
+	for k := 18; k >= 2; k -= 2 {
+		cs = float64(1 - float64(float64(cs*p2)/float64(k*(k-1))))
+	}
+	sn = float64(sn * phi)
+	switch int(q) & 3 {
+	case 0:
+		return sn, cs
+	case 1:
+		return cs, -sn
+	case 2:
+		return -sn, -cs
+	}
+	return -cs, sn
 }

@@ -97,12 +97,17 @@ func newCoeffs(abar, abarPrev float32) coeffs {
 func (c coeffs) predict(kind Prediction, x, out float32) (x0, eps float32) {
 	switch kind {
 	case PredictSample:
-		return out, (x - c.sqrtAbar*out) / c.sqrtBeta
+		return out, (x - mul(c.sqrtAbar, out)) / c.sqrtBeta
 	case PredictV:
-		return c.sqrtAbar*x - c.sqrtBeta*out, c.sqrtAbar*out + c.sqrtBeta*x
+		return mul(c.sqrtAbar, x) - mul(c.sqrtBeta, out), mul(c.sqrtAbar, out) + mul(c.sqrtBeta, x)
 	}
-	return (x - c.sqrtBeta*out) / c.sqrtAbar, out
+	return (x - mul(c.sqrtBeta, out)) / c.sqrtAbar, out
 }
+
+// mul is a float32 product rounded on its own: the explicit conversion keeps
+// Go from fusing it into a multiply-add on arm64, ppc64 or s390x, so every
+// platform steps the chain with the same roundings (and as PyTorch does).
+func mul(a, b float32) float32 { return float32(a * b) }
 
 func clamp(v, r float32) float32 {
 	if v > r {
@@ -242,14 +247,14 @@ func (d *DDPM) Step(e Event, x, out []float32, shape Shape, noise NoiseSource, x
 		if x0 != nil {
 			x0[i] = p0
 		}
-		v := x0Coeff*p0 + xCoeff*x[i]
+		v := mul(x0Coeff, p0) + mul(xCoeff, x[i])
 		if drawn {
 			if learned {
 				frac := (out[o+perOut] + 1) / 2
-				logVar := frac*maxLog + (1-frac)*minLog
-				v += float32(math.Exp(float64(0.5*logVar))) * d.z[i]
+				logVar := mul(frac, maxLog) + mul(1-frac, minLog)
+				v += mul(float32(math.Exp(float64(0.5*logVar))), d.z[i])
 			} else {
-				v += std * d.z[i]
+				v += mul(std, d.z[i])
 			}
 		}
 		xNext[i] = v
@@ -333,7 +338,7 @@ func (d *DDIM) Step(e Event, x, out []float32, shape Shape, noise NoiseSource, x
 	}
 	c := newCoeffs(d.sched.AlphaBar(e.T), d.alphaBarPrev(e.Next))
 	std := d.eta * sqrt32(d.Variance(e.T, e.Next))
-	dirCoeff := sqrt32(1 - c.abarPrev - std*std)
+	dirCoeff := sqrt32(1 - c.abarPrev - mul(std, std))
 	drawn := d.eta > 0
 	if drawn {
 		d.z = grow(d.z, shape.Len())
@@ -345,14 +350,14 @@ func (d *DDIM) Step(e Event, x, out []float32, shape Shape, noise NoiseSource, x
 			p0 = clamp(p0, d.settings.clipRange)
 		}
 		if d.useClippedOutput {
-			eps = (x[i] - c.sqrtAbar*p0) / c.sqrtBeta
+			eps = (x[i] - mul(c.sqrtAbar, p0)) / c.sqrtBeta
 		}
 		if x0 != nil {
 			x0[i] = p0
 		}
-		v := c.sqrtAbarPrev*p0 + dirCoeff*eps
+		v := mul(c.sqrtAbarPrev, p0) + mul(dirCoeff, eps)
 		if drawn {
-			v += std * d.z[i]
+			v += mul(std, d.z[i])
 		}
 		xNext[i] = v
 	})

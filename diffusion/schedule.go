@@ -94,7 +94,7 @@ func NewSchedule(kind Kind, T int, betaStart, betaEnd float64) (*Schedule, error
 		fillLinspace32(betas, -6, 6)
 		for i, x := range betas {
 			s := float32(1 / (1 + math.Exp(-x)))
-			betas[i] = float64(s*float32(betaEnd-betaStart) + float32(betaStart))
+			betas[i] = float64(mul(s, float32(betaEnd-betaStart)) + float32(betaStart))
 		}
 	default:
 		return nil, fmt.Errorf("schedule: unknown kind %q", kind)
@@ -115,9 +115,9 @@ func fillLinspace32(dst []float64, start, end float64) {
 	step := (e - s) / float32(n-1)
 	for i := range dst {
 		if i < n/2 {
-			dst[i] = float64(s + step*float32(i))
+			dst[i] = float64(s + mul(step, float32(i)))
 		} else {
-			dst[i] = float64(e - step*float32(n-1-i))
+			dst[i] = float64(e - mul(step, float32(n-1-i)))
 		}
 	}
 }
