@@ -22,7 +22,7 @@ import (
 func runEvaluate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	dir := fs.String("samples", "", "folder of PNGs written by `sample --outdir`")
+	dir := fs.String("samples", "", "folder of PNGs written by `sample --outdir` (and its sub-folders)")
 	epochs := fs.Int("epochs", 5, "classifier training epochs")
 	nearest := fs.String("nearest", "", "write a PNG pairing the first 10 samples (top) with their nearest MNIST training images (bottom)")
 	if err := fs.Parse(args); err != nil {
@@ -32,6 +32,8 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		return errors.New("evaluate: --samples DIR is required")
 	}
 	files, _ := filepath.Glob(filepath.Join(*dir, "*.png"))
+	more, _ := filepath.Glob(filepath.Join(*dir, "*", "*.png")) // one sub-folder per class is fine too
+	files = append(files, more...)
 	sort.Strings(files)
 	if len(files) < 2 {
 		return fmt.Errorf("evaluate: %s holds %d PNGs, need at least 2", *dir, len(files))

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Remakes the embedded default model (assets/default/) and the figures of
+# assets/MODEL.md from scratch: trains on MNIST, exports the EMA weights as
+# F16, draws the class grid, and evaluates 500 unconditional and 500
+# class-conditional samples. Re-running it after an interruption resumes
+# the training from its last checkpoint.
+#   RUN=runs/mnist STEPS=5500 scripts/remake-default-model.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=${RUN:-runs/mnist}
+STEPS=${STEPS:-5500}
+go build -o ddpmstudio .
+if [ -f "$RUN/training_state.safetensors" ]; then
+  ./ddpmstudio train --resume --out "$RUN" --steps "$STEPS" --batch 32
+else
+  ./ddpmstudio train --data mnist --config train/configs/mnist-default.json --out "$RUN" --steps "$STEPS" --batch 32 --seed 1
+fi
+./ddpmstudio export --model "$RUN" --out assets/default --half
+cp "$RUN/loss.png" assets/loss.png
+./ddpmstudio classgrid --model assets/default --per-class 10 --steps 50 --guidance 2 --seed 1 --out assets/samples.png
+EVAL=$(mktemp -d)
+./ddpmstudio sample --model assets/default --count 500 --batch 50 --sampler ddim --steps 50 --seed 7 --outdir "$EVAL/uncond" --quiet
+for c in 0 1 2 3 4 5 6 7 8 9; do
+  ./ddpmstudio sample --model assets/default --class "$c" --count 50 --batch 50 --sampler ddim --steps 50 --seed 7 --outdir "$EVAL/cond/class$c" --quiet
+done
+echo "== unconditional"; ./ddpmstudio evaluate --samples "$EVAL/uncond" --nearest assets/nearest.png
+echo "== per class, guidance 2"; ./ddpmstudio evaluate --samples "$EVAL/cond"
