@@ -171,9 +171,21 @@ func (c *CPU) packedA(w *CPUTensor, impl sgemm.Implementation, m, k int) *sgemm.
 // is the input pixel under that kernel tap, or 0 in the padding.
 func convPacker(x []float32, h, w, kh, kw, stride int, pad Padding, wo int) sgemm.BPacker {
 	return func(dst []float32, p0, kcur, j0, ncur, nr int) {
+		// A panel's columns are runs of output pixels within one output row:
+		// find the runs once per panel, then copy each tap's rows per run.
+		type run struct{ oy, ox, n, off int }
+		runs := make([]run, 0, nr+1)
 		for q := 0; q*nr < ncur; q++ {
 			jStart := j0 + q*nr
 			cols := min(nr, ncur-q*nr)
+			runs = runs[:0]
+			for jj := 0; jj < cols; {
+				j := jStart + jj
+				oy, ox := j/wo, j%wo
+				n := min(cols-jj, wo-ox)
+				runs = append(runs, run{oy, ox, n, jj})
+				jj += n
+			}
 			panel := dst[q*nr*kcur : (q+1)*nr*kcur]
 			for pp := 0; pp < kcur; pp++ {
 				tap := p0 + pp
@@ -181,33 +193,27 @@ func convPacker(x []float32, h, w, kh, kw, stride int, pad Padding, wo int) sgem
 				ky, kx := r/kw, r%kw
 				plane := x[ch*h*w : (ch+1)*h*w]
 				d := panel[pp*nr : pp*nr+nr]
-				// Walk the panel's columns one output row segment at a time.
-				for jj := 0; jj < cols; {
-					j := jStart + jj
-					oy, ox := j/wo, j%wo
-					seg := min(cols-jj, wo-ox)
-					out := d[jj : jj+seg]
-					iy := oy*stride + ky - pad.Top
+				for _, rn := range runs {
+					out := d[rn.off : rn.off+rn.n]
+					iy := rn.oy*stride + ky - pad.Top
 					if iy < 0 || iy >= h {
 						clear(out)
-						jj += seg
 						continue
 					}
 					src := plane[iy*w : (iy+1)*w]
-					ix0 := ox*stride + kx - pad.Left
-					if stride == 1 && ix0 >= 0 && ix0+seg <= w {
-						copy(out, src[ix0:ix0+seg])
-					} else {
-						for i := range out {
-							ix := ix0 + i*stride
-							if ix >= 0 && ix < w {
-								out[i] = src[ix]
-							} else {
-								out[i] = 0
-							}
+					ix0 := rn.ox*stride + kx - pad.Left
+					if stride == 1 && ix0 >= 0 && ix0+rn.n <= w {
+						copy(out, src[ix0:ix0+rn.n])
+						continue
+					}
+					for i := range out {
+						ix := ix0 + i*stride
+						if ix >= 0 && ix < w {
+							out[i] = src[ix]
+						} else {
+							out[i] = 0
 						}
 					}
-					jj += seg
 				}
 				clear(d[cols:])
 			}
