@@ -35,3 +35,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./safetensors
 	$(GO) test -run '^$$' -fuzz FuzzParseSchedulerConfig -fuzztime 30s ./diffusion
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./unet
+	$(GO) test -run '^$$' -fuzz FuzzReadPNGText -fuzztime 30s ./imageio
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRecipe -fuzztime 30s ./studio

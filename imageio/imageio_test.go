@@ -108,3 +108,16 @@ func TestToImageRGB(t *testing.T) {
 		t.Error("2 channels accepted")
 	}
 }
+
+func FuzzReadPNGText(f *testing.F) {
+	var buf bytes.Buffer
+	EncodePNG(&buf, image.NewGray(image.Rect(0, 0, 2, 2)), map[string]string{"parameters": `{"seed":1}`})
+	f.Add(buf.Bytes())
+	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		text, err := ReadPNGText(bytes.NewReader(b))
+		if err == nil && text == nil {
+			t.Fatal("nil map without an error")
+		}
+	})
+}

@@ -42,3 +42,19 @@ func TestApplySchedule(t *testing.T) {
 		t.Error("explicit betas accepted for a model without them")
 	}
 }
+
+func FuzzDecodeRecipe(f *testing.F) {
+	f.Add(Recipe{Program: "DDPM Studio 0.1.0", Sampler: DDIM, Steps: 5, Count: 1}.Encode())
+	f.Add(`{"program":"DDPM Studio","inpaint":{"method":"repaint"},"class":3}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := DecodeRecipe(s)
+		if err != nil {
+			return
+		}
+		// Whatever decodes must encode and decode to the same recipe.
+		again, err := DecodeRecipe(r.Encode())
+		if err != nil || again.Encode() != r.Encode() {
+			t.Fatalf("round trip: %v\n%s\n%s", err, r.Encode(), again.Encode())
+		}
+	})
+}
