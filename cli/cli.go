@@ -180,7 +180,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	fs.IntVar(&f.timesteps, "timesteps", 0, "override the number of training timesteps T")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed (default random; always printed and recorded)")
 	fs.IntVar(&f.count, "count", 1, "number of samples")
-	fs.IntVar(&f.batch, "batch", 1, "samples per forward pass")
+	fs.IntVar(&f.batch, "batch", 0, "samples per forward pass (default: as many as fit in about 64 MiB of activations, at most 32); results do not depend on it")
 	fs.StringVar(&f.out, "out", "", "output PNG (a grid when --count > 1; default sample.png)")
 	fs.StringVar(&f.outdir, "outdir", "", "write one PNG per sample into this folder")
 	fs.StringVar(&f.chain, "chain", "", "export the first sample's chain: FILE.gif (animated) or FILE.png (strip)")
@@ -283,8 +283,11 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if recipe.Class != nil && (*recipe.Class < 0 || (cfg.NumClassEmbeds > 0 && *recipe.Class >= cfg.NumClassEmbeds)) {
 		return fmt.Errorf("--class %d: the model has class labels 0–%d", *recipe.Class, cfg.NumClassEmbeds-1)
 	}
-	if f.batch < 1 {
+	if f.set["batch"] && f.batch < 1 {
 		return fmt.Errorf("--batch %d: must be at least 1", f.batch)
+	}
+	if !f.set["batch"] {
+		job.Batch = defaultBatch(cfg)
 	}
 	if recipe.Inpaint != nil {
 		known, err := inpaintInputs(f, recipe.Inpaint, cfg.InChannels, h, w, stderr)
@@ -316,6 +319,13 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr)
 	}
 	return writeOutputs(f, recipe, res, job.Shape, stdout)
+}
+
+// defaultBatch sizes batches by a rough activation budget: small models
+// sample many images per pass (far faster per image), large ones one.
+func defaultBatch(cfg unet.Config) int {
+	perSample := 8 * 4 * cfg.BlockOutChannels[0] * cfg.SampleSize[0] * cfg.SampleSize[1]
+	return max(1, min(32, (64<<20)/max(1, perSample)))
 }
 
 // weightsHash is the SHA-256 of the model's weights file, embedded or not.
