@@ -293,10 +293,7 @@ func (j *Job) conditioning() (diffusion.Denoiser, int, error) {
 		}
 		return j.Model, j.Null, nil
 	}
-	g := r.Guidance
-	if g == 0 {
-		g = 1
-	}
+	g := r.Guidance // 0 is a valid scale: the null-class prediction alone
 	if g == 1 {
 		return j.Model, *r.Class, nil
 	}
