@@ -20,8 +20,10 @@ deps:
 		echo "deps: missing packages; run:"; echo "  sudo apt-get install -y" $$missing; exit 1; \
 	fi
 
+# Draws 16 digits from the embedded default model into samples.png (the
+# GUI will take this target over when it exists).
 run: deps
-	$(GO) run .
+	$(GO) run . sample --sampler ddim --steps 50 --count 16 --seed 1 --out samples.png
 
 test: deps
 	$(GO) vet ./...

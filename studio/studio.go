@@ -183,7 +183,11 @@ func (j *Job) NewSampler() (diffusion.Sampler, error) {
 	case DDPM:
 		inner, err = diffusion.NewDDPM(j.Scheduler, r.Steps)
 	case DDIM:
-		inner, err = diffusion.NewDDIM(j.Scheduler, r.Steps, r.Eta, false)
+		// use_clipped_model_output: with clip_sample, diffusers' default
+		// pairs a clipped x̂0 with the unclipped ε, which breaks strokes under
+		// guidance; re-deriving ε from the clipped x̂0 keeps the step
+		// consistent (DDIM's own formulation).
+		inner, err = diffusion.NewDDIM(j.Scheduler, r.Steps, r.Eta, true)
 	default:
 		return nil, fmt.Errorf("unknown sampler %q (want ddpm or ddim)", r.Sampler)
 	}
