@@ -398,20 +398,12 @@ func (tp *Tape) embedding(classes []int) *node {
 	m := tp.m
 	d := m.timeEmbedDim
 	y := tp.newNode(Shape{len(classes), d, 1, 1})
-	for i, c := range classes {
-		copy(y.v[i*d:(i+1)*d], m.classTable[c*d:(c+1)*d])
-	}
+	m.lookupClasses(y.v, classes)
 	tp.record(func() {
 		if y.g == nil {
 			return
 		}
-		var table Tensor
-		for _, p := range m.params {
-			if p.Name == "class_embedding.weight" {
-				table = p.Tensor
-			}
-		}
-		g := tp.grads[table]
+		g := tp.grads[m.classTensor]
 		for i, c := range classes {
 			row := g[c*d : (c+1)*d]
 			for j, v := range y.g[i*d : (i+1)*d] {

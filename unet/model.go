@@ -88,6 +88,7 @@ type Model struct {
 	timeLin1         linear
 	timeLin2         linear
 	classTable       []float32 // nn.Embedding rows, on the host: looked up per call
+	classTensor      Tensor    // the same rows as a parameter, for their gradient
 	classLin1        *linear   // class_embed_type "timestep"
 	classLin2        *linear
 	down             []block
@@ -241,7 +242,7 @@ func build(cfg Config, b Backend, src source) (*Model, error) {
 			}
 			t := b.Alloc(Shape{cfg.NumClassEmbeds, ted, 1, 1})
 			b.Upload(t, v)
-			m.classTable = v
+			m.classTable, m.classTensor = v, t
 			if ct, ok := t.(*CPUTensor); ok {
 				m.classTable = ct.Data // stays current while training updates it
 			}
@@ -446,9 +447,7 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 		} else {
 			cls = a.get(Shape{n, m.timeEmbedDim, 1, 1})
 			m.hostEmbs = grow(m.hostEmbs, n*m.timeEmbedDim)
-			for i, c := range classes {
-				copy(m.hostEmbs[i*m.timeEmbedDim:], m.classTable[c*m.timeEmbedDim:(c+1)*m.timeEmbedDim])
-			}
+			m.lookupClasses(m.hostEmbs, classes)
 			b.Upload(cls, m.hostEmbs)
 		}
 		sum := a.get(emb.Shape())
@@ -530,6 +529,14 @@ func (m *Model) checkInputs(x []float32, n, h, w int, t []float32, classes []int
 		return fmt.Errorf("%w: class labels given to a model without class conditioning", ErrInput)
 	}
 	return m.checkSizes(h, w)
+}
+
+// lookupClasses writes the class-embedding row of each label to dst.
+func (m *Model) lookupClasses(dst []float32, classes []int) {
+	d := m.timeEmbedDim
+	for i, c := range classes {
+		copy(dst[i*d:(i+1)*d], m.classTable[c*d:(c+1)*d])
+	}
 }
 
 func grow(buf []float32, n int) []float32 {
