@@ -58,84 +58,100 @@ func maxAbsDiff32(a, b []float32) float64 {
 	return m
 }
 
+// scheduleSettings is how one schedule of a fixture was made.
+type scheduleSettings struct {
+	BetaSchedule string  `json:"beta_schedule"`
+	T            int     `json:"num_train_timesteps"`
+	BetaStart    float64 `json:"beta_start"`
+	BetaEnd      float64 `json:"beta_end"`
+}
+
+// TestGoldenSchedules holds every β_t and ᾱ_t to diffusers' float32 tensors
+// bit for bit, for every schedule file (schedules*.safetensors) under every
+// fixture root. A schedule's settings come from the file's own "schedules"
+// metadata, else from manifest.json beside it, else from its key
+// (<beta_schedule>_T<T>, diffusers' default β range).
 func TestGoldenSchedules(t *testing.T) {
-	dir := golden.Dir(t, "schedulers")
-	f, err := safetensors.ReadFile(filepath.Join(dir, "schedules.safetensors"))
+	for _, fx := range golden.Files(t, "schedulers", "schedules*.safetensors") {
+		t.Run(fx.Name(), func(t *testing.T) {
+			f, err := safetensors.ReadFile(fx.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			settings := map[string]scheduleSettings{}
+			if m, ok := f.Metadata["schedules"]; ok {
+				if err := json.Unmarshal([]byte(m), &settings); err != nil {
+					t.Fatalf("schedules metadata: %v", err)
+				}
+			} else if b, err := os.ReadFile(filepath.Join(filepath.Dir(fx.Path), "manifest.json")); err == nil {
+				var manifest struct {
+					Files map[string]json.RawMessage `json:"files"`
+				}
+				if err := json.Unmarshal(b, &manifest); err != nil {
+					t.Fatalf("manifest.json: %v", err)
+				}
+				if raw, ok := manifest.Files[filepath.Base(fx.Path)]; ok {
+					if err := json.Unmarshal(raw, &settings); err != nil {
+						t.Fatalf("manifest.json schedules entry: %v", err)
+					}
+				}
+			}
+			keys := map[string]bool{}
+			for _, n := range f.Names {
+				if k, ok := strings.CutSuffix(n, ".betas"); ok {
+					keys[k] = true
+				}
+			}
+			if len(keys) == 0 {
+				t.Fatal("the file holds no <key>.betas tensors")
+			}
+			for key := range keys {
+				t.Run(key, func(t *testing.T) { checkSchedule(t, f, key, settings) })
+			}
+		})
+	}
+}
+
+func checkSchedule(t *testing.T, f *safetensors.File, key string, settings map[string]scheduleSettings) {
+	m, ok := settings[key]
+	if !ok {
+		i := strings.LastIndex(key, "_T")
+		if i < 0 {
+			t.Fatalf("key %q has no settings and is not <schedule>_T<T>", key)
+		}
+		m = scheduleSettings{BetaSchedule: key[:i], BetaStart: 0.0001, BetaEnd: 0.02}
+		if _, err := fmt.Sscanf(key[i+2:], "%d", &m.T); err != nil {
+			t.Fatalf("key %q: %v", key, err)
+		}
+	}
+	kind, err := diffusion.ParseKind(m.BetaSchedule)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The manifest beside the fixtures gives each key's settings; without it,
-	// the key <beta_schedule>_T<T> and diffusers' default β range are used.
-	type entry struct {
-		BetaSchedule string  `json:"beta_schedule"`
-		T            int     `json:"num_train_timesteps"`
-		BetaStart    float64 `json:"beta_start"`
-		BetaEnd      float64 `json:"beta_end"`
+	s, err := diffusion.NewSchedule(kind, m.T, m.BetaStart, m.BetaEnd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var manifest struct {
-		Files map[string]json.RawMessage `json:"files"`
+	betas := mustF32(t, f, key+".betas")
+	abar := mustF32(t, f, key+".alphas_cumprod")
+	if len(betas) != m.T || len(abar) != m.T {
+		t.Fatalf("fixture lengths %d, %d for T=%d", len(betas), len(abar), m.T)
 	}
-	settings := map[string]entry{}
-	if b, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err == nil {
-		if err := json.Unmarshal(b, &manifest); err != nil {
-			t.Fatalf("manifest.json: %v", err)
-		}
-		if raw, ok := manifest.Files["schedules.safetensors"]; ok {
-			if err := json.Unmarshal(raw, &settings); err != nil {
-				t.Fatalf("manifest.json schedules entry: %v", err)
+	nb, na := 0, 0
+	for i := range betas {
+		if math.Float32bits(s.Betas[i]) != math.Float32bits(betas[i]) {
+			if nb++; nb <= 3 {
+				t.Errorf("β[%d] = %v (%#08x), diffusers %v (%#08x)", i, s.Betas[i], math.Float32bits(s.Betas[i]), betas[i], math.Float32bits(betas[i]))
 			}
 		}
+		if math.Float32bits(s.AlphasCumprod[i]) != math.Float32bits(abar[i]) {
+			if na++; na <= 3 {
+				t.Errorf("ᾱ[%d] = %v, diffusers %v", i, s.AlphasCumprod[i], abar[i])
+			}
+		}
 	}
-	keys := map[string]bool{}
-	for _, n := range f.Names {
-		keys[strings.SplitN(n, ".", 2)[0]] = true
-	}
-	if len(keys) == 0 {
-		t.Fatal("schedules.safetensors holds no schedules")
-	}
-	for key := range keys {
-		t.Run(key, func(t *testing.T) {
-			i := strings.LastIndex(key, "_T")
-			if i < 0 {
-				t.Fatalf("key %q is not <schedule>_T<T>", key)
-			}
-			kindName, b0, b1 := key[:i], 0.0001, 0.02
-			var T int
-			if _, err := fmt.Sscanf(key[i+2:], "%d", &T); err != nil {
-				t.Fatalf("key %q: %v", key, err)
-			}
-			if m, ok := settings[key]; ok {
-				kindName, T, b0, b1 = m.BetaSchedule, m.T, m.BetaStart, m.BetaEnd
-			}
-			kind, err := diffusion.ParseKind(kindName)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := diffusion.NewSchedule(kind, T, b0, b1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			betas := mustF32(t, f, key+".betas")
-			abar := mustF32(t, f, key+".alphas_cumprod")
-			betasRef := mustF64(t, f, key+".betas_f64ref")
-			abarRef := mustF64(t, f, key+".alphas_cumprod_f64ref")
-			if len(betas) != T || len(abar) != T {
-				t.Fatalf("fixture lengths %d, %d for T=%d", len(betas), len(abar), T)
-			}
-			// Tolerances: 10× diffusers' own float32-vs-float64 difference.
-			var tolB, tolA float64
-			for j := range betas {
-				tolB = max(tolB, math.Abs(float64(betas[j])-betasRef[j]))
-				tolA = max(tolA, math.Abs(float64(abar[j])-abarRef[j]))
-			}
-			tolB, tolA = max(tolFactor*tolB, 1e-12), max(tolFactor*tolA, 1e-12)
-			eb := maxAbsDiff32(s.Betas, betas)
-			ea := maxAbsDiff32(s.AlphasCumprod, abar)
-			t.Logf("max |Δβ| = %.3g (tol %.3g), max |Δᾱ| = %.3g (tol %.3g)", eb, tolB, ea, tolA)
-			if eb > tolB || ea > tolA {
-				t.Errorf("schedule differs from diffusers")
-			}
-		})
+	if nb+na > 0 {
+		t.Errorf("%s T=%d [%g, %g]: %d βs and %d ᾱs differ from diffusers' bits", kind, m.T, m.BetaStart, m.BetaEnd, nb, na)
 	}
 }
 
@@ -175,15 +191,13 @@ func (r *recorded) Draw(j int, dst []float32) {
 }
 
 func TestGoldenTrajectories(t *testing.T) {
-	dir := golden.Dir(t, "schedulers")
 	n := 0
-	for _, path := range golden.Files(t, dir, "*.safetensors") {
-		if filepath.Base(path) == "schedules.safetensors" {
+	for _, fx := range golden.Files(t, "schedulers", "*.safetensors") {
+		if strings.HasPrefix(filepath.Base(fx.Path), "schedules") {
 			continue
 		}
 		n++
-		name := strings.TrimSuffix(filepath.Base(path), ".safetensors")
-		t.Run(name, func(t *testing.T) { runTrajectory(t, path) })
+		t.Run(fx.Name(), func(t *testing.T) { runTrajectory(t, fx.Path) })
 	}
 	if n == 0 {
 		t.Fatal("no trajectory fixtures found")

@@ -72,32 +72,41 @@ func NewSchedule(kind Kind, T int, betaStart, betaEnd float64) (*Schedule, error
 			return nil, fmt.Errorf("schedule: beta_start %v > beta_end %v; %s schedules must not decrease", betaStart, betaEnd, kind)
 		}
 	}
-	betas := make([]float64, T)
+	// Each case is diffusers' DDPMScheduler.__init__ in PyTorch's float32
+	// arithmetic (see torch32.go), so β_t are diffusers' very bits.
+	var b32 []float32
 	switch kind {
 	case Linear:
-		fillLinspace32(betas, betaStart, betaEnd)
+		b32 = linspace32(T, betaStart, betaEnd)
 	case ScaledLinear:
-		fillLinspace32(betas, math.Sqrt(betaStart), math.Sqrt(betaEnd))
-		for i, b := range betas {
-			b32 := float32(b)
-			betas[i] = float64(b32 * b32)
+		b32 = linspace32(T, math.Sqrt(betaStart), math.Sqrt(betaEnd))
+		for i, b := range b32 {
+			b32[i] = mul(b, b)
 		}
 	case Cosine:
+		// betas_for_alpha_bar: Python float64, then one rounding to float32.
 		abar := func(u float64) float64 {
 			c := math.Cos((u + 0.008) / 1.008 * math.Pi / 2)
 			return c * c
 		}
-		for i := range betas {
-			betas[i] = math.Min(1-abar(float64(i+1)/float64(T))/abar(float64(i)/float64(T)), 0.999)
+		b32 = make([]float32, T)
+		for i := range b32 {
+			b32[i] = float32(math.Min(1-abar(float64(i+1)/float64(T))/abar(float64(i)/float64(T)), 0.999))
 		}
 	case Sigmoid:
-		fillLinspace32(betas, -6, 6)
-		for i, x := range betas {
-			s := float32(1 / (1 + math.Exp(-x)))
-			betas[i] = float64(mul(s, float32(betaEnd-betaStart)) + float32(betaStart))
+		// torch.sigmoid(linspace(-6, 6)) * (β_end − β_start) + β_start: the
+		// Python scalars become float32 before each float32 operation.
+		b32 = sigmoid32(linspace32(T, -6, 6))
+		scale, shift := float32(betaEnd-betaStart), float32(betaStart)
+		for i, v := range b32 {
+			b32[i] = mul(v, scale) + shift
 		}
 	default:
 		return nil, fmt.Errorf("schedule: unknown kind %q", kind)
+	}
+	betas := make([]float64, T)
+	for i, b := range b32 {
+		betas[i] = float64(b)
 	}
 	s, err := FromBetas(betas)
 	if err != nil {
@@ -105,21 +114,6 @@ func NewSchedule(kind Kind, T int, betaStart, betaEnd float64) (*Schedule, error
 	}
 	s.Kind, s.BetaStart, s.BetaEnd = kind, betaStart, betaEnd
 	return s, nil
-}
-
-// fillLinspace32 mimics torch.linspace in float32: the step and every value
-// are float32 operations, and the second half counts back from the end.
-func fillLinspace32(dst []float64, start, end float64) {
-	n := len(dst)
-	s, e := float32(start), float32(end)
-	step := (e - s) / float32(n-1)
-	for i := range dst {
-		if i < n/2 {
-			dst[i] = float64(s + mul(step, float32(i)))
-		} else {
-			dst[i] = float64(e - mul(step, float32(n-1-i)))
-		}
-	}
 }
 
 // FromBetas builds an explicit schedule. ᾱ is the product of float32 α_t
