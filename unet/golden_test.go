@@ -19,28 +19,15 @@ import (
 const goldenTolerance = 1e-4
 
 func TestGoldenForward(t *testing.T) {
-	dir := golden.Dir(t, "unet")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range entries {
-		if !e.IsDir() || !exists(filepath.Join(dir, e.Name(), "config.json")) {
-			continue
-		}
-		n++
-		t.Run(e.Name(), func(t *testing.T) {
+	for _, fx := range golden.Folders(t, "unet", "config.json") {
+		t.Run(fx.Name(), func(t *testing.T) {
 			// Every product implementation must pass: each SGEMM kernel this
 			// CPU has (packed-weight convolution path) and gonum's own
 			// (im2col path).
 			for _, b := range cpuVariants() {
-				t.Run(b.name, func(t *testing.T) { runGolden(t, filepath.Join(dir, e.Name()), b.backend) })
+				t.Run(b.name, func(t *testing.T) { runGolden(t, fx.Path, b.backend) })
 			}
 		})
-	}
-	if n == 0 {
-		t.Fatalf("no model folders with a config.json under %s", dir)
 	}
 }
 
@@ -135,12 +122,11 @@ func maxDiff(a, b []float32) float64 {
 }
 
 func TestCIFAR10Architecture(t *testing.T) {
-	dir := golden.Dir(t, "unet")
-	cfg, err := LoadConfig(filepath.Join(dir, "ddpm-cifar10-32.config.json"))
+	cfg, err := LoadConfig(golden.Find(t, "unet/ddpm-cifar10-32.config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "ddpm-cifar10-32.param_shapes.json"))
+	b, err := os.ReadFile(golden.Find(t, "unet/ddpm-cifar10-32.param_shapes.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

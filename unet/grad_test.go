@@ -15,10 +15,10 @@ import (
 // loss = mean((model(sample, t[, classes]) − target)²) with diffusers'
 // float64 autograd, for every file under <root>/grads/.
 func TestGoldenGradients(t *testing.T) {
-	dir := golden.Dir(t, "grads")
-	for _, path := range golden.Files(t, dir, "*.safetensors") {
+	for _, fx := range golden.Files(t, "grads", "*.safetensors") {
+		path, dir := fx.Path, filepath.Dir(fx.Path)
 		name := strings.TrimSuffix(filepath.Base(path), ".safetensors")
-		t.Run(name, func(t *testing.T) {
+		t.Run(fx.Name(), func(t *testing.T) {
 			f, err := safetensors.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
