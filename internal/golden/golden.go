@@ -127,7 +127,9 @@ type Fixture struct {
 }
 
 // Name is the fixture's subtest name: its root's label and its base name.
-func (f Fixture) Name() string { return f.Root.Label + "/" + strings.TrimSuffix(filepath.Base(f.Path), ".safetensors") }
+func (f Fixture) Name() string {
+	return f.Root.Label + "/" + strings.TrimSuffix(filepath.Base(f.Path), ".safetensors")
+}
 
 // Files returns the files matching pattern in <root>/<sub> of every root,
 // identical files once, failing t when there are none at all (an empty fixture
