@@ -482,21 +482,27 @@ func TestPredictionTypesAgree(t *testing.T) {
 	for i := range v {
 		v[i] = a*eps[i] - b*x0[i]
 	}
+	// The DDIM step with η = 0 from exact x_0 and ε, in float64:
+	// x_prev = √ᾱ_prev·x_0 + √(1−ᾱ_prev)·ε.
+	prev := tt - 100
+	abarPrev := float64(s.AlphaBar(prev))
+	want := make([]float64, 4)
+	for i := range want {
+		want[i] = math.Sqrt(abarPrev)*float64(x0[i]) + math.Sqrt(1-abarPrev)*float64(eps[i])
+	}
 	outs := map[Prediction][]float32{PredictEpsilon: eps, PredictSample: x0, PredictV: v}
-	results := map[Prediction][]float32{}
 	for p, out := range outs {
 		cfg := DefaultSchedulerConfig()
 		cfg.PredictionType = p
 		d, _ := NewDDIM(cfg, 10, 0, false)
 		got := make([]float32, 4)
-		if err := d.Step(Event{Kind: Denoise, T: tt, Next: tt - 100}, xt, out, Shape{1, 1, 2, 2}, nil, got, nil); err != nil {
+		if err := d.Step(Event{Kind: Denoise, T: tt, Next: prev}, xt, out, Shape{1, 1, 2, 2}, nil, got, nil); err != nil {
 			t.Fatal(err)
 		}
-		results[p] = got
-	}
-	for p, r := range results {
-		if d := maxAbs(r, results[PredictEpsilon]); d > 1e-5 {
-			t.Errorf("%s differs from epsilon by %g", p, d)
+		for i := range got {
+			if d := math.Abs(float64(got[i]) - want[i]); d > 1e-5 {
+				t.Errorf("%s: x_prev[%d] = %v, want %v", p, i, got[i], want[i])
+			}
 		}
 	}
 }

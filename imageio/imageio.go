@@ -23,6 +23,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/disintegration/imaging"
 )
@@ -224,8 +225,8 @@ func EncodePNG(w io.Writer, img image.Image, text map[string]string) error {
 		return err
 	}
 	for _, k := range sortedKeys(text) {
-		if len(k) == 0 || len(k) > 79 {
-			return fmt.Errorf("imageio: tEXt keyword %q must have 1 to 79 characters", k)
+		if len(k) == 0 || len(k) > 79 || strings.IndexByte(k, 0) >= 0 {
+			return fmt.Errorf("imageio: tEXt keyword %q must have 1 to 79 characters and no NUL", k)
 		}
 		data := append(append([]byte(k), 0), text[k]...)
 		if err := writeChunk(w, "tEXt", data); err != nil {

@@ -112,12 +112,38 @@ func TestToImageRGB(t *testing.T) {
 func FuzzReadPNGText(f *testing.F) {
 	var buf bytes.Buffer
 	EncodePNG(&buf, image.NewGray(image.Rect(0, 0, 2, 2)), map[string]string{"parameters": `{"seed":1}`})
-	f.Add(buf.Bytes())
-	f.Add([]byte("\x89PNG\r\n\x1a\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Add(buf.Bytes(), "parameters", `{"seed":1}`)
+	f.Add([]byte("\x89PNG\r\n\x1a\n"), "k", "")
+	f.Add([]byte{}, "Comment", "a\x00b")
+	f.Fuzz(func(t *testing.T, b []byte, key, value string) {
+		// Arbitrary bytes: an error or a map, never a panic.
 		text, err := ReadPNGText(bytes.NewReader(b))
 		if err == nil && text == nil {
 			t.Fatal("nil map without an error")
+		}
+		// Round trip: whatever EncodePNG accepts reads back exactly, and the
+		// pixels are untouched.
+		img := image.NewGray(image.Rect(0, 0, 3, 2))
+		for i := range img.Pix {
+			img.Pix[i] = byte(len(value) + 7*i)
+		}
+		var out bytes.Buffer
+		if err := EncodePNG(&out, img, map[string]string{key: value}); err != nil {
+			return
+		}
+		got, err := ReadPNGText(bytes.NewReader(out.Bytes()))
+		if err != nil {
+			t.Fatalf("reading back: %v", err)
+		}
+		if len(got) != 1 || got[key] != value {
+			t.Fatalf("wrote {%q: %q}, read %q", key, value, got)
+		}
+		back, err := png.Decode(bytes.NewReader(out.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := back.(*image.Gray); !ok || !bytes.Equal(g.Pix, img.Pix) {
+			t.Fatal("pixels changed by the text chunk")
 		}
 	})
 }

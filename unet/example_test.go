@@ -18,8 +18,14 @@ func ExampleLoad() {
 	cfg.DownBlockTypes = []string{unet.DownBlock, unet.AttnDownBlock}
 	cfg.UpBlockTypes = []string{unet.AttnUpBlock, unet.UpBlock}
 	cfg.LayersPerBlock, cfg.NormNumGroups = 1, 8
-	m, _ := unet.New(cfg, 1, unet.NewCPU())
-	dir, _ := os.MkdirTemp("", "model")
+	m, err := unet.New(cfg, 1, unet.NewCPU())
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "model")
+	if err != nil {
+		panic(err)
+	}
 	defer os.RemoveAll(dir)
 	sched := diffusion.DefaultSchedulerConfig()
 	if err := m.Save(dir, false, &sched); err != nil {
@@ -32,7 +38,10 @@ func ExampleLoad() {
 		panic(err)
 	}
 	fmt.Println(l.Model.ParamCount(), "parameters; scheduler:", l.Scheduler.ClassName, l.Scheduler.BetaSchedule)
-	s, _ := diffusion.NewDDIM(l.Scheduler, 4, 0, false)
+	s, err := diffusion.NewDDIM(l.Scheduler, 4, 0, false)
+	if err != nil {
+		panic(err)
+	}
 	chain, err := diffusion.Sample(context.Background(), diffusion.Params{
 		Model: l.Model, Sampler: s, Shape: diffusion.Shape{N: 1, C: 1, H: 16, W: 16}, Seed: 1,
 	})

@@ -94,10 +94,15 @@ func runGolden(t *testing.T, dir string, b Backend) {
 	worst := maxDiff(got, want)
 	t.Logf("max |Δ| = %.3g over %d values (tolerance %g)", worst, len(want), goldenTolerance)
 	if worst > goldenTolerance {
-		if exists(filepath.Join(dir, "intermediates.safetensors")) {
-			t.Logf("see intermediates.safetensors for the first diverging module")
-		}
 		t.Errorf("forward differs from diffusers by %.3g", worst)
+	}
+	if exists(filepath.Join(dir, "intermediates.safetensors")) {
+		if name, d := firstDivergence(t, l.Model, filepath.Join(dir, "intermediates.safetensors"), func() error {
+			_, err := l.Model.Forward(sample, shape[0], shape[2], shape[3], ts, classes)
+			return err
+		}); name != "" {
+			t.Errorf("first diverging module: %s (max |Δ| = %.3g)", name, d)
+		}
 	}
 	// A second call must reuse the arena and give the same bits.
 	again, err := l.Model.Forward(sample, shape[0], shape[2], shape[3], ts, classes)
@@ -107,6 +112,51 @@ func runGolden(t *testing.T, dir string, b Backend) {
 	if d := maxDiff(again, want); d != worst {
 		t.Errorf("second forward differs from the first (%.3g vs %.3g)", d, worst)
 	}
+}
+
+// firstDivergence runs forward with an observer and compares each module's
+// output with diffusers' forward-hook output in intermediates.safetensors, in
+// execution order (the "order" metadata). It returns the first module that
+// differs by more than goldenTolerance relative to the module's magnitude, or
+// "" when all agree; every module the file lists must be observed.
+func firstDivergence(t *testing.T, m *Model, path string, forward func() error) (string, float64) {
+	t.Helper()
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	if err := json.Unmarshal([]byte(f.Metadata["order"]), &order); err != nil {
+		t.Fatalf("%s: order metadata: %v", path, err)
+	}
+	got := map[string][]float32{}
+	m.SetObserver(func(name string, _ Shape, v []float32) { got[name] = v })
+	defer m.SetObserver(nil)
+	if err := forward(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range order {
+		want, _, err := f.Float32(name)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		v, ok := got[name]
+		if !ok {
+			t.Errorf("module %s was not observed", name)
+			continue
+		}
+		if len(v) != len(want) {
+			return name, math.Inf(1)
+		}
+		scale := 1.0
+		for _, w := range want {
+			scale = max(scale, math.Abs(float64(w)))
+		}
+		if d := maxDiff(v, want); d > goldenTolerance*scale {
+			return name, d
+		}
+	}
+	return "", 0
 }
 
 func maxDiff(a, b []float32) float64 {

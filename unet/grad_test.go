@@ -31,16 +31,16 @@ func TestGoldenGradients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sample, shape, _ := f.Float32("sample")
-			steps, _, _ := f.Int64("timestep")
-			target, _, _ := f.Float32("target")
+			sample, shape := f32(t, f, "sample")
+			steps, _ := i64(t, f, "timestep")
+			target, _ := f32(t, f, "target")
 			ts := make([]float32, len(steps))
 			for i, s := range steps {
 				ts[i] = float32(s)
 			}
 			var classes []int
 			if f.Has("class_labels") {
-				cl, _, _ := f.Int64("class_labels")
+				cl, _ := i64(t, f, "class_labels")
 				for _, c := range cl {
 					classes = append(classes, int(c))
 				}
@@ -61,7 +61,7 @@ func TestGoldenGradients(t *testing.T) {
 				dOut[i] = float32(2 * d / float64(len(out)))
 			}
 			loss /= float64(len(out))
-			if want, _, _ := f.Float64("loss"); math.Abs(loss-want[0]) > 1e-5*want[0] {
+			if want, _ := f64(t, f, "loss"); math.Abs(loss-want[0]) > 1e-5*want[0] {
 				t.Errorf("loss %.8g, diffusers %.8g", loss, want[0])
 			}
 			if err := tp.Backward(dOut); err != nil {
@@ -111,9 +111,8 @@ func TestTapeForwardMatchesForward(t *testing.T) {
 		}
 		x := randomInput(2 * 144)
 		ts, cl := []float32{10, 900}, []int{1, 3}
-		want, _ := m.Forward(x, 2, 12, 12, ts, cl)
-		want = append([]float32(nil), want...)
-		tp, _ := m.NewTape()
+		want := append([]float32(nil), must(m.Forward(x, 2, 12, 12, ts, cl))(t)...)
+		tp := must(m.NewTape())(t)
 		got, err := tp.Forward(x, 2, 12, 12, ts, cl)
 		if err != nil {
 			t.Fatal(err)
@@ -161,8 +160,8 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 		}
 		return s / float64(len(out))
 	}
-	tp, _ := m.NewTape()
-	out, _ := tp.Forward(x, n, h, w, ts, cl)
+	tp := must(m.NewTape())(t)
+	out := must(tp.Forward(x, n, h, w, ts, cl))(t)
 	dOut := make([]float32, len(out))
 	for i := range out {
 		dOut[i] = 2 * (out[i] - target[i]) / float32(len(out))

@@ -34,10 +34,10 @@ func BenchmarkMNISTForward(b *testing.B) {
 		b.Fatal(err)
 	}
 	x := randomInput(28 * 28)
-	m.Forward(x, 1, 28, 28, []float32{5}, []int{1})
+	must(m.Forward(x, 1, 28, 28, []float32{5}, []int{1}))(b) // warm the arena
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m.Forward(x, 1, 28, 28, []float32{5}, []int{1})
+		must(m.Forward(x, 1, 28, 28, []float32{5}, []int{1}))(b)
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/forward")
 }
@@ -50,11 +50,13 @@ func BenchmarkMNISTTrainStep(b *testing.B) {
 	const n = 64
 	x := randomInput(n * 28 * 28)
 	ts, cl := make([]float32, n), make([]int, n)
-	tp, _ := m.NewTape()
+	tp := must(m.NewTape())(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out, _ := tp.Forward(x, n, 28, 28, ts, cl)
-		tp.Backward(out)
+		out := must(tp.Forward(x, n, 28, 28, ts, cl))(b)
+		if err := tp.Backward(out); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/step")
 }

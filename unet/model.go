@@ -100,6 +100,26 @@ type Model struct {
 	arena            arena
 	out              []float32
 	hostIn, hostEmbs []float32
+	observe          Observer
+}
+
+// Observer receives the output of a module during Forward, named by its
+// diffusers module path ("conv_in", "down_blocks.1.attentions.0", "mid_block",
+// "conv_norm_out", …) as diffusers' forward hooks name them; v is a copy.
+type Observer func(name string, s Shape, v []float32)
+
+// SetObserver installs fn (nil removes it). Observing downloads every module
+// output, so it is for tests and diagnostics — for example naming the first
+// module whose output diverges from a reference — not for sampling.
+func (m *Model) SetObserver(fn Observer) { m.observe = fn }
+
+func (m *Model) emit(name string, t Tensor) {
+	if m.observe == nil {
+		return
+	}
+	v := make([]float32, t.Shape().Len())
+	m.backend.Download(v, t)
+	m.observe(name, t.Shape(), v)
 }
 
 type builder struct {
@@ -433,7 +453,9 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 	// Time (and class) embedding; every resnet applies SiLU to it, so do it once.
 	tproj := a.get(Shape{n, cfg.BlockOutChannels[0], 1, 1})
 	b.TimestepEmbedding(tproj, t, cfg.FlipSinToCos, float32(cfg.FreqShift))
+	m.emit("time_proj", tproj)
 	emb := m.mlp(m.timeLin1, m.timeLin2, tproj, n)
+	m.emit("time_embedding", emb)
 	if cfg.HasClasses() {
 		var cls Tensor
 		if m.classLin1 != nil {
@@ -450,6 +472,7 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 			m.lookupClasses(m.hostEmbs, classes)
 			b.Upload(cls, m.hostEmbs)
 		}
+		m.emit("class_embedding", cls)
 		sum := a.get(emb.Shape())
 		b.AddDiv(sum, emb, cls, 1)
 		emb = sum
@@ -458,28 +481,39 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 	b.SiLU(embAct, emb)
 
 	hcur := m.conv(m.convIn, in)
+	m.emit("conv_in", hcur)
 	skips := []Tensor{hcur}
-	for _, blk := range m.down {
+	for i, blk := range m.down {
+		name := "down_blocks." + strconv.Itoa(i)
 		for j, r := range blk.resnets {
 			hcur = m.resnet(r, hcur, embAct)
+			m.emit(name+".resnets."+strconv.Itoa(j), hcur)
 			if at := blk.attns[j]; at != nil {
 				hcur = m.attention(at, hcur)
+				m.emit(name+".attentions."+strconv.Itoa(j), hcur)
 			}
 			skips = append(skips, hcur)
 		}
 		if blk.resize != nil {
 			hcur = m.conv(*blk.resize, hcur)
+			m.emit(name+".downsamplers.0", hcur)
 			skips = append(skips, hcur)
 		}
+		m.emit(name, hcur)
 	}
 	if m.mid != nil {
 		hcur = m.resnet(m.mid.res0, hcur, embAct)
+		m.emit("mid_block.resnets.0", hcur)
 		if m.mid.attn != nil {
 			hcur = m.attention(m.mid.attn, hcur)
+			m.emit("mid_block.attentions.0", hcur)
 		}
 		hcur = m.resnet(m.mid.res1, hcur, embAct)
+		m.emit("mid_block.resnets.1", hcur)
+		m.emit("mid_block", hcur)
 	}
-	for _, blk := range m.up {
+	for i, blk := range m.up {
+		name := "up_blocks." + strconv.Itoa(i)
 		for j, r := range blk.resnets {
 			skip := skips[len(skips)-1]
 			skips = skips[:len(skips)-1]
@@ -487,8 +521,10 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 			cat := a.get(Shape{hs[0], hs[1] + ss[1], hs[2], hs[3]})
 			b.Concat(cat, hcur, skip)
 			hcur = m.resnet(r, cat, embAct)
+			m.emit(name+".resnets."+strconv.Itoa(j), hcur)
 			if at := blk.attns[j]; at != nil {
 				hcur = m.attention(at, hcur)
+				m.emit(name+".attentions."+strconv.Itoa(j), hcur)
 			}
 		}
 		if blk.resize != nil {
@@ -496,11 +532,21 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 			upx := a.get(Shape{s[0], s[1], 2 * s[2], 2 * s[3]})
 			b.Upsample2x(upx, hcur)
 			hcur = m.conv(*blk.resize, upx)
+			m.emit(name+".upsamplers.0", hcur)
 		}
+		m.emit(name, hcur)
 	}
 	normed := a.get(hcur.Shape())
-	m.gn(normed, m.normOut, hcur, true)
+	if m.observe != nil {
+		// diffusers' conv_norm_out is the GroupNorm alone; the SiLU follows.
+		m.gn(normed, m.normOut, hcur, false)
+		m.emit("conv_norm_out", normed)
+		b.SiLU(normed, normed)
+	} else {
+		m.gn(normed, m.normOut, hcur, true)
+	}
 	res := m.conv(m.convOut, normed)
+	m.emit("conv_out", res)
 	m.out = grow(m.out, res.Shape().Len())
 	b.Download(m.out, res)
 	return m.out, nil

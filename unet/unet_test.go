@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -91,7 +90,7 @@ func rewrite(t *testing.T, dir string, edit func([]safetensors.Tensor) []safeten
 	}
 	var ts []safetensors.Tensor
 	for _, name := range f.Names {
-		v, shape, _ := f.Float32(name)
+		v, shape := f32(t, f, name)
 		ts = append(ts, safetensors.FromFloat32(name, shape, v))
 	}
 	var buf bytes.Buffer
@@ -195,9 +194,8 @@ func TestLegacyAttentionNames(t *testing.T) {
 		t.Fatalf("legacy names: %v", err)
 	}
 	x := randomInput(12 * 12)
-	a, _ := m.Forward(x, 1, 12, 12, []float32{50}, nil)
-	a = append([]float32(nil), a...)
-	b, _ := l.Model.Forward(x, 1, 12, 12, []float32{50}, nil)
+	a := append([]float32(nil), must(m.Forward(x, 1, 12, 12, []float32{50}, nil))(t)...)
+	b := must(l.Model.Forward(x, 1, 12, 12, []float32{50}, nil))(t)
 	if d := maxDiff(a, b); d != 0 {
 		t.Errorf("legacy-named checkpoint computes differently (%g)", d)
 	}
@@ -205,7 +203,7 @@ func TestLegacyAttentionNames(t *testing.T) {
 
 func TestPipelineLayout(t *testing.T) {
 	root := t.TempDir()
-	m, _ := New(tinyConfig(), 1, NewCPU())
+	m := must(New(tinyConfig(), 1, NewCPU()))(t)
 	sc := diffusion.DefaultSchedulerConfig()
 	sc.VarianceType = diffusion.FixedLarge
 	if err := m.Save(filepath.Join(root, "unet"), false, nil); err != nil {
@@ -214,8 +212,9 @@ func TestPipelineLayout(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "scheduler"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := sc.MarshalJSON()
-	os.WriteFile(filepath.Join(root, "scheduler", "scheduler_config.json"), b, 0o644)
+	if err := os.WriteFile(filepath.Join(root, "scheduler", "scheduler_config.json"), must(sc.MarshalJSON())(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	l, err := Load(root, NewCPU())
 	if err != nil {
 		t.Fatal(err)
@@ -311,36 +310,12 @@ func TestInputErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
-	plain, _ := New(tinyConfig(), 1, NewCPU())
+	plain := must(New(tinyConfig(), 1, NewCPU()))(t)
 	if _, err := plain.Forward(x, 1, 12, 12, []float32{1}, []int{0}); !errors.Is(err, ErrInput) {
 		t.Errorf("class labels to an unconditional model: %v", err)
 	}
 	if _, err := plain.Predict(context.Background(), x, diffusion.Shape{N: 1, C: 3, H: 4, W: 12}, []int{1}, nil); !errors.Is(err, ErrInput) {
 		t.Errorf("wrong channel count: %v", err)
-	}
-}
-
-func TestNonPowerOfTwoAndRectangular(t *testing.T) {
-	// 20×12 halves cleanly once; 2·C outputs (learned variance) and centred input.
-	cfg := tinyConfig()
-	cfg.OutChannels = 2
-	cfg.CenterInputSample = true
-	cfg.AddAttention = false
-	m, err := New(cfg, 3, NewCPU())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := m.Forward(randomInput(20*12), 1, 20, 12, []float32{5}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 2*20*12 {
-		t.Fatalf("%d outputs", len(out))
-	}
-	for _, v := range out {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			t.Fatal("non-finite output")
-		}
 	}
 }
 

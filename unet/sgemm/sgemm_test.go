@@ -105,23 +105,30 @@ func TestSgemmAgainstReference(t *testing.T) {
 }
 
 func TestKernelsAgree(t *testing.T) {
-	// Every kernel must give the portable kernel's result on the same product.
+	// Every kernel this CPU has, the portable one included, against a float64
+	// product of the same inputs, with a bound that scales with √k: a kernel
+	// that drops a panel, a tail or a k-block fails by orders of magnitude.
 	r := rand.New(rand.NewPCG(2, 2))
 	m, n, k := 96, 200, 333
 	a, b := randSlice(r, m*k), randSlice(r, k*n)
-	ref := make([]float32, m*n)
-	WithKernel(Portable).Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, ref, n)
+	c0 := randSlice(r, m*n)
+	want := reference(false, false, m, n, k, 1.5, a, k, b, n, 0.5, c0, n)
+	tol := 1e-5 * math.Sqrt(float64(k)) * 4
 	for _, kern := range Kernels() {
-		c := make([]float32, m*n)
-		WithKernel(kern).Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, c, n)
+		c := append([]float32(nil), c0...)
+		WithKernel(kern).Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1.5, a, k, b, n, 0.5, c, n)
 		worst := 0.0
 		for i := range c {
-			worst = max(worst, math.Abs(float64(c[i]-ref[i])))
+			d := math.Abs(float64(c[i]) - want[i])
+			if math.IsNaN(d) {
+				d = math.Inf(1)
+			}
+			worst = max(worst, d)
 		}
-		if worst > 1e-3 {
-			t.Errorf("%s differs from the portable kernel by %g", kern.Name, worst)
+		t.Logf("%s vs float64: %.3g (tolerance %.3g)", kern.Name, worst, tol)
+		if worst > tol {
+			t.Errorf("%s differs from the float64 product by %g", kern.Name, worst)
 		}
-		t.Logf("%s vs portable: %.3g", kern.Name, worst)
 	}
 }
 
