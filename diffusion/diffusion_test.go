@@ -590,3 +590,54 @@ func TestNoiseStreamMatchesTextbookBoxMuller(t *testing.T) {
 		}
 	}
 }
+
+// TestRePaintHonoursPredictionType: a model that knows x_0 and ε exactly,
+// in any parameterisation, gives RePaint the same step: known pixels
+// √ᾱ_prev·image + √(1−ᾱ_prev)·z, generated ones √ᾱ_prev·x_0 + √(1−ᾱ_prev)·ε
+// (η = 0), both computed here in float64.
+func TestRePaintHonoursPredictionType(t *testing.T) {
+	s, _ := NewSchedule(Linear, 1000, 1e-4, 0.02)
+	x0 := []float32{0.5, -0.25, 0.75, -1}
+	eps := []float32{0.3, -1.2, 0.8, 0.1}
+	img := []float32{0.1, 0.2, -0.3, 0.4}
+	mask := []float32{1, 0, 1, 0} // regenerate pixels 0 and 2
+	z := fixedNoise{0.7, -0.4, 0.2, 1.1}
+	tt, prev := 600, 500
+	xt := make([]float32, 4)
+	_ = QSample(s, tt, x0, eps, xt)
+	a, b := s.SqrtAlphaBar(tt), s.SqrtOneMinusAlphaBar(tt)
+	v := make([]float32, 4)
+	for i := range v {
+		v[i] = a*eps[i] - b*x0[i]
+	}
+	ap := float64(s.AlphaBar(prev))
+	want := make([]float64, 4)
+	for i := range want {
+		if mask[i] == 1 {
+			want[i] = math.Sqrt(ap)*float64(x0[i]) + math.Sqrt(1-ap)*float64(eps[i])
+		} else {
+			want[i] = math.Sqrt(ap)*float64(img[i]) + math.Sqrt(1-ap)*float64(z[i])
+		}
+	}
+	for p, out := range map[Prediction][]float32{PredictEpsilon: eps, PredictSample: x0, PredictV: v} {
+		cfg := DefaultSchedulerConfig()
+		cfg.PredictionType = p
+		cfg.ClipSample = false
+		r, err := NewRePaint(cfg, 10, 1, 1, 0, Known{Image: img, Mask: mask})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotX0 := make([]float32, 4), make([]float32, 4)
+		if err := r.Step(Event{Kind: Denoise, T: tt, Next: prev}, xt, out, Shape{1, 1, 2, 2}, z, got, gotX0); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if d := math.Abs(float64(got[i]) - want[i]); d > 1e-5 {
+				t.Errorf("%s: x_prev[%d] = %v, want %v", p, i, got[i], want[i])
+			}
+			if d := math.Abs(float64(gotX0[i] - x0[i])); d > 1e-5 {
+				t.Errorf("%s: x̂0[%d] = %v, want %v", p, i, gotX0[i], x0[i])
+			}
+		}
+	}
+}

@@ -141,8 +141,9 @@ func (r *RePaint) Step(e Event, x, out []float32, shape Shape, noise NoiseSource
 	sqrtBetaPrev := sqrt32(1 - c.abarPrev)
 	per := shape.SampleLen()
 	forEach(shape, outC, func(i, o int) {
-		eps := out[o]
-		p0 := (x[i] - mul(c.sqrtBeta, eps)) / c.sqrtAbar
+		// diffusers' RePaintScheduler knows only ε-prediction; other
+		// parameterisations are converted as DDIM converts them.
+		p0, eps := c.predict(r.settings.prediction, x[i], out[o])
 		if r.settings.clip {
 			p0 = clamp(p0, 1)
 		}
