@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"os/signal"
@@ -39,14 +38,12 @@ Usage:
   ddpmstudio evaluate --samples DIR   judge generated MNIST digits (class agreement, feature FID)
   ddpmstudio classgrid [flags]   one row of samples per class of a class-conditional model
   ddpmstudio export --model DIR --out DIR [--half]   rewrite a model folder (F16 weights)
-  ddpmstudio schedule            print the default β schedule at a few timesteps
+  ddpmstudio schedule [--model DIR | --schedule K --timesteps T --beta-start B --beta-end E] [--csv]
+                                 print a β schedule (a summary, or every t as CSV)
   ddpmstudio version             print the version
 
 The graphical studio is not built yet.
 `
-
-// DefaultModelName names the embedded model in recipes and messages.
-const DefaultModelName = "default"
 
 // exitInterrupted is the conventional status after SIGINT.
 const exitInterrupted = 130
@@ -81,7 +78,7 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 	case "classgrid":
 		err = runClassGrid(ctx, args[1:], stdout, stderr)
 	case "schedule":
-		err = runSchedule(stdout)
+		err = runSchedule(args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, studio.Version)
 	case "help", "-h", "--help":
@@ -108,20 +105,6 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
 
-func runSchedule(w io.Writer) error {
-	cfg := diffusion.DefaultSchedulerConfig()
-	s, err := cfg.Schedule()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s schedule, T=%d, β from %g to %g\n", cfg.BetaSchedule, s.T(), cfg.BetaStart, cfg.BetaEnd)
-	fmt.Fprintln(w, "     t        β_t        ᾱ_t    log-SNR")
-	for _, t := range []int{0, 99, 249, 499, 749, 999} {
-		fmt.Fprintf(w, "%6d %10.6f %10.6f %10.3f\n", t, s.Beta(t), s.AlphaBar(t), s.LogSNR(t))
-	}
-	return nil
-}
-
 func runInfo(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("info", flag.ContinueOnError)
 	fs.SetOutput(w)
@@ -145,12 +128,12 @@ func loadModel(dir, backend string) (*unet.Loaded, error) {
 	default:
 		return nil, fmt.Errorf("--backend %q: want auto, cpu or gl", backend)
 	}
-	if dir == "" || dir == DefaultModelName {
+	if studio.IsEmbedded(dir) {
 		fsys, ok := assets.DefaultModel()
 		if !ok {
 			return nil, errors.New("this build has no embedded default model; pass --model DIR, a diffusers UNet2DModel folder")
 		}
-		return unet.LoadFS(fsys, DefaultModelName, unet.NewCPU())
+		return unet.LoadFS(fsys, studio.EmbeddedModel, unet.NewCPU())
 	}
 	return unet.Load(dir, unet.NewCPU())
 }
@@ -244,10 +227,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	hash, err := weightsHash(l)
-	if err != nil {
-		return err
-	}
+	hash := l.WeightsHash
 	if f.from != "" && hash != recipe.ModelHash {
 		return fmt.Errorf("the weights in %s (sha256 %.12s…) are not the ones the recipe used (%.12s…)", l.Folder.Weights, hash, recipe.ModelHash)
 	}
@@ -260,9 +240,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	recipe.Program = "DDPM Studio " + studio.Version
-	recipe.Model, recipe.ModelHash = DefaultModelName, hash
-	if f.model != "" {
-		recipe.Model = filepath.Clean(f.model)
+	recipe.Model, recipe.ModelHash = studio.ModelName(f.model), hash
+	if studio.IsEmbedded(f.model) {
+		recipe.Model = studio.EmbeddedModel
 	}
 
 	sched, changed, err := studio.ApplySchedule(l.Scheduler, recipe.Schedule)
@@ -326,19 +306,6 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func defaultBatch(cfg unet.Config) int {
 	perSample := 8 * 4 * cfg.BlockOutChannels[0] * cfg.SampleSize[0] * cfg.SampleSize[1]
 	return max(1, min(32, (64<<20)/max(1, perSample)))
-}
-
-// weightsHash is the SHA-256 of the model's weights file, embedded or not.
-func weightsHash(l *unet.Loaded) (string, error) {
-	if l.Folder.Weights == DefaultModelName+"/diffusion_pytorch_model.safetensors" {
-		fsys, _ := assets.DefaultModel()
-		b, err := fs.ReadFile(fsys, "diffusion_pytorch_model.safetensors")
-		if err != nil {
-			return "", err
-		}
-		return studio.HashBytes(b), nil
-	}
-	return studio.HashFile(l.Folder.Weights)
 }
 
 func recipeFromPNG(path string) (studio.Recipe, error) {

@@ -9,9 +9,11 @@ import (
 	"image/color"
 	"image/gif"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +22,8 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
+	"github.com/ddpmstudio/ddpmstudio/safetensors"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 )
@@ -523,7 +527,7 @@ func TestDefaultModel(t *testing.T) {
 		t.Fatalf("default model: %s", r.stderr)
 	}
 	rec := recipeOf(t, filepath.Join(dir, "d.png"))
-	if rec.Model != "default" || len(rec.ModelHash) != 64 {
+	if rec.Model != studio.EmbeddedModel || len(rec.ModelHash) != 64 {
 		t.Errorf("recipe model %q hash %q", rec.Model, rec.ModelHash)
 	}
 	mustRun(t, dir, "sample", "--from", "d.png", "--out", "again.png", "--quiet")
@@ -532,5 +536,116 @@ func TestDefaultModel(t *testing.T) {
 	}
 	if r := mustRun(t, dir, "info"); !strings.Contains(r.stdout, "null class") {
 		t.Errorf("info on the default model:\n%s", r.stdout)
+	}
+}
+
+// TestEmbeddedNameCannotBeShadowed: folders named "default" or like the
+// embedded model's recipe name are ordinary model folders, and a recipe of
+// the embedded model still finds the embedded model beside them.
+func TestEmbeddedNameCannotBeShadowed(t *testing.T) {
+	if _, ok := assets.DefaultModel(); !ok {
+		t.Skip("this build has no embedded model")
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"default", studio.EmbeddedModel} {
+		src := model(t, "tiny_gray16")
+		if err := os.CopyFS(filepath.Join(dir, name), os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	weights, err := os.ReadFile(filepath.Join(dir, "default", "diffusion_pytorch_model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	folderHash := studio.HashBytes(weights)
+
+	mustRun(t, dir, "sample", "--model", "default", "--sampler", "ddim", "--steps", "2", "--seed", "1", "--out", "f.png", "--quiet")
+	if rec := recipeOf(t, filepath.Join(dir, "f.png")); rec.Model != "default" || rec.ModelHash != folderHash {
+		t.Errorf("--model default: recipe model %q hash %.12s, want the folder (%.12s)", rec.Model, rec.ModelHash, folderHash)
+	}
+	mustRun(t, dir, "sample", "--model", "./"+studio.EmbeddedModel, "--sampler", "ddim", "--steps", "2", "--seed", "1", "--out", "g.png", "--quiet")
+	if rec := recipeOf(t, filepath.Join(dir, "g.png")); rec.Model != "./"+studio.EmbeddedModel || rec.ModelHash != folderHash {
+		t.Errorf("folder named like the embedded model: recipe model %q hash %.12s", rec.Model, rec.ModelHash)
+	}
+	mustRun(t, dir, "sample", "--sampler", "ddim", "--steps", "2", "--seed", "1", "--out", "e.png", "--quiet")
+	rec := recipeOf(t, filepath.Join(dir, "e.png"))
+	if rec.Model != studio.EmbeddedModel || rec.ModelHash == folderHash {
+		t.Errorf("embedded model: recipe model %q hash %.12s", rec.Model, rec.ModelHash)
+	}
+	mustRun(t, dir, "sample", "--from", "e.png", "--out", "e2.png", "--quiet")
+	mustRun(t, dir, "sample", "--from", "g.png", "--out", "g2.png", "--quiet")
+	for _, p := range [][2]string{{"e.png", "e2.png"}, {"g.png", "g2.png"}} {
+		a, _ := os.ReadFile(filepath.Join(dir, p[0]))
+		b, _ := os.ReadFile(filepath.Join(dir, p[1]))
+		if !bytes.Equal(a, b) {
+			t.Errorf("--from %s did not reproduce its bytes", p[0])
+		}
+	}
+}
+
+// TestScheduleCSV: every row of `schedule --csv` holds diffusers' own
+// float32 bits (the golden schedules), each in its shortest round-trip form,
+// and the other columns follow from β and ᾱ.
+func TestScheduleCSV(t *testing.T) {
+	f, err := safetensors.ReadFile(golden.Find(t, "schedulers/schedules.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		key  string
+		args []string
+	}{
+		{"linear_T1000", nil},
+		{"scaled_linear_T1000", []string{"--schedule", "scaled_linear"}},
+		{"squaredcos_cap_v2_T1000", []string{"--schedule", "cosine", "--timesteps", "1000"}},
+		{"linear_T50", []string{"--timesteps", "50", "--beta-start", "0.0001", "--beta-end", "0.02"}},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			r := mustRun(t, t.TempDir(), append([]string{"schedule", "--csv"}, c.args...)...)
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			if lines[0] != "t,beta,alpha,alpha_bar,sqrt_alpha_bar,sqrt_one_minus_alpha_bar,posterior_variance,log_snr" {
+				t.Fatalf("header %q", lines[0])
+			}
+			betas, _, err := f.Float32(c.key + ".betas")
+			if err != nil {
+				t.Fatal(err)
+			}
+			abar, _, err := f.Float32(c.key + ".alphas_cumprod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lines)-1 != len(betas) {
+				t.Fatalf("%d rows, want %d", len(lines)-1, len(betas))
+			}
+			for i, line := range lines[1:] {
+				fields := strings.Split(line, ",")
+				if len(fields) != 8 || fields[0] != strconv.Itoa(i) {
+					t.Fatalf("row %d: %q", i, line)
+				}
+				v := make([]float32, 8)
+				for j, s := range fields[1:] {
+					x, err := strconv.ParseFloat(s, 32)
+					if err != nil {
+						t.Fatalf("row %d column %d: %v", i, j+1, err)
+					}
+					if short := strconv.FormatFloat(x, 'g', -1, 32); short != s {
+						t.Fatalf("row %d: %q is not the shortest form (%q)", i, s, short)
+					}
+					v[j+1] = float32(x)
+				}
+				if math.Float32bits(v[1]) != math.Float32bits(betas[i]) || math.Float32bits(v[3]) != math.Float32bits(abar[i]) {
+					t.Fatalf("row %d: β %v ᾱ %v, diffusers %v %v", i, v[1], v[3], betas[i], abar[i])
+				}
+				if v[2] != 1-betas[i] || v[4] != float32(math.Sqrt(float64(abar[i]))) {
+					t.Fatalf("row %d: α %v √ᾱ %v", i, v[2], v[4])
+				}
+				if snr := math.Log(float64(abar[i]) / (1 - float64(abar[i]))); math.Abs(float64(v[7])-snr) > 1e-6*math.Max(1, math.Abs(snr)) {
+					t.Fatalf("row %d: log-SNR %v, want %v", i, v[7], snr)
+				}
+			}
+		})
+	}
+	if r := run(t, t.TempDir(), "schedule", "--schedule", "karras"); r.code != 1 || !strings.Contains(r.stderr, "karras") {
+		t.Errorf("bad kind: exit %d %q", r.code, r.stderr)
 	}
 }

@@ -1,6 +1,8 @@
 package unet
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"math"
@@ -18,6 +20,7 @@ import (
 // Weights are named parameter values, as read from a checkpoint.
 type Weights struct {
 	Source  string // the file they came from, for error messages
+	Hash    string // SHA-256 (hex) of the file's bytes
 	Tensors map[string]WeightTensor
 }
 
@@ -60,7 +63,8 @@ func weightsFromBytes(b []byte, path string) (*Weights, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	w := &Weights{Source: path, Tensors: make(map[string]WeightTensor, len(f.Names))}
+	sum := sha256.Sum256(b)
+	w := &Weights{Source: path, Hash: hex.EncodeToString(sum[:]), Tensors: make(map[string]WeightTensor, len(f.Names))}
 	for _, name := range f.Names {
 		v, dims, err := f.Float32(name)
 		if err != nil {
@@ -226,6 +230,9 @@ func exists(p string) bool {
 type Loaded struct {
 	Model  *Model
 	Folder Folder
+	// WeightsHash is the SHA-256 (hex) of the weights file's bytes, taken
+	// from the very bytes the model was built from.
+	WeightsHash string
 	// Scheduler is the folder's scheduler_config.json, or diffusers' DDPM
 	// defaults when the folder has none (HasScheduler is then false).
 	Scheduler    diffusion.SchedulerConfig
@@ -250,7 +257,7 @@ func Load(dir string, b Backend) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Loaded{Model: m, Folder: f, Scheduler: diffusion.DefaultSchedulerConfig()}
+	l := &Loaded{Model: m, Folder: f, WeightsHash: w.Hash, Scheduler: diffusion.DefaultSchedulerConfig()}
 	if f.Scheduler != "" {
 		sc, err := diffusion.LoadSchedulerConfig(f.Scheduler)
 		if err != nil {
@@ -285,7 +292,7 @@ func LoadFS(fsys fs.FS, name string, b Backend) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Loaded{Model: m, Folder: Folder{Config: name + "/config.json", Weights: name + "/diffusion_pytorch_model.safetensors"}, Scheduler: diffusion.DefaultSchedulerConfig()}
+	l := &Loaded{Model: m, Folder: Folder{Config: name + "/config.json", Weights: name + "/diffusion_pytorch_model.safetensors"}, WeightsHash: w.Hash, Scheduler: diffusion.DefaultSchedulerConfig()}
 	if sb, err := fs.ReadFile(fsys, "scheduler_config.json"); err == nil {
 		sc, err := diffusion.ParseSchedulerConfig(sb)
 		if err != nil {
