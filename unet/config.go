@@ -2,9 +2,10 @@ package unet
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 	"sort"
 	"strings"
 )
@@ -70,7 +71,7 @@ func DefaultConfig() Config {
 
 // LoadConfig reads a config.json file.
 func LoadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := safeio.ReadFile(context.Background(), path, MaxConfigBytes)
 	if err != nil {
 		return Config{}, err
 	}
@@ -272,6 +273,9 @@ func blockList(v json.RawMessage, dst *[]string, allowed ...string) error {
 
 // Validate checks the config as a whole.
 func (c Config) Validate() error {
+	if err := c.checkBounds(); err != nil {
+		return err
+	}
 	n := len(c.BlockOutChannels)
 	switch {
 	case n == 0:

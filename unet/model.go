@@ -101,6 +101,7 @@ type Model struct {
 	out              []float32
 	hostIn, hostEmbs []float32
 	observe          Observer
+	dry              bool // built on the null backend: no host-side work
 }
 
 // Observer receives the output of a module during Forward, named by its
@@ -431,16 +432,22 @@ func (m *Model) checkSizes(h, w int) error {
 // The result (N × out_channels × H × W) is a buffer the model reuses on the
 // next call.
 func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([]float32, error) {
-	cfg := m.Config
 	if err := m.checkInputs(x, n, h, w, t, classes); err != nil {
 		return nil, err
 	}
+	return m.forward(x, n, h, w, t, classes)
+}
+
+// forward is Forward after its inputs were checked; on a dry model it only
+// walks the graph (see ActivationBytes).
+func (m *Model) forward(x []float32, n, h, w int, t []float32, classes []int) ([]float32, error) {
+	cfg := m.Config
 	b := m.backend
 	a := &m.arena
 	a.reset()
 
 	in := a.get(Shape{n, cfg.InChannels, h, w})
-	if cfg.CenterInputSample {
+	if cfg.CenterInputSample && !m.dry {
 		m.hostIn = grow(m.hostIn, len(x))
 		for i, v := range x {
 			m.hostIn[i] = 2*v - 1
@@ -461,16 +468,18 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 		if m.classLin1 != nil {
 			cp := a.get(Shape{n, cfg.BlockOutChannels[0], 1, 1})
 			lab := make([]float32, n)
-			for i, c := range classes {
+			for i, c := range classes[:n] {
 				lab[i] = float32(c)
 			}
 			b.TimestepEmbedding(cp, lab, cfg.FlipSinToCos, float32(cfg.FreqShift))
 			cls = m.mlp(*m.classLin1, *m.classLin2, cp, n)
 		} else {
 			cls = a.get(Shape{n, m.timeEmbedDim, 1, 1})
-			m.hostEmbs = grow(m.hostEmbs, n*m.timeEmbedDim)
-			m.lookupClasses(m.hostEmbs, classes)
-			b.Upload(cls, m.hostEmbs)
+			if !m.dry {
+				m.hostEmbs = grow(m.hostEmbs, n*m.timeEmbedDim)
+				m.lookupClasses(m.hostEmbs, classes)
+				b.Upload(cls, m.hostEmbs)
+			}
 		}
 		m.emit("class_embedding", cls)
 		sum := a.get(emb.Shape())
@@ -547,6 +556,9 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 	}
 	res := m.conv(m.convOut, normed)
 	m.emit("conv_out", res)
+	if m.dry {
+		return nil, nil
+	}
 	m.out = grow(m.out, res.Shape().Len())
 	b.Download(m.out, res)
 	return m.out, nil

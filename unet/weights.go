@@ -1,9 +1,11 @@
 package unet
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -22,6 +24,9 @@ type Weights struct {
 	Source  string // the file they came from, for error messages
 	Hash    string // SHA-256 (hex) of the file's bytes
 	Tensors map[string]WeightTensor
+	// AllowNonFinite lets NaN and ±Inf weights through (they are refused
+	// by default, naming the tensor: such a model draws black pictures).
+	AllowNonFinite bool
 }
 
 // WeightTensor is one parameter's shape and float32 values.
@@ -51,7 +56,7 @@ func renameLegacy(name string) string {
 // ReadWeights reads a safetensors checkpoint, converting F16 and BF16 to
 // float32 and renaming legacy attention parameters.
 func ReadWeights(path string) (*Weights, error) {
-	b, err := os.ReadFile(path)
+	b, err := safeio.ReadFile(context.Background(), path, MaxWeightsBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -83,23 +88,24 @@ func weightsFromBytes(b []byte, path string) (*Weights, error) {
 // unexpected and mis-shaped tensors are errors naming the tensor (and both
 // shapes).
 func FromWeights(cfg Config, w *Weights, b Backend) (*Model, error) {
-	used := make(map[string]bool, len(w.Tensors))
-	var missing []string
-	src := func(name string, dims []int) ([]float32, error) {
-		t, ok := w.Tensors[name]
-		if !ok {
-			missing = append(missing, name)
-			return make([]float32, product(dims)), nil
-		}
-		used[name] = true
-		if !slices.Equal(t.Dims, dims) {
-			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config needs %v", w.Source, name, t.Dims, dims)
-		}
-		return t.Data, nil
-	}
-	m, err := build(cfg, b, src)
+	// Match names and shapes against the config's plan before the backend
+	// allocates anything: a checkpoint that lacks tensors costs nothing.
+	specs, err := Plan(cfg)
 	if err != nil {
 		return nil, err
+	}
+	used := make(map[string]bool, len(w.Tensors))
+	var missing []string
+	for _, s := range specs {
+		t, ok := w.Tensors[s.Name]
+		if !ok {
+			missing = append(missing, s.Name)
+			continue
+		}
+		used[s.Name] = true
+		if !slices.Equal(t.Dims, s.Dims) {
+			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config needs %v", w.Source, s.Name, t.Dims, s.Dims)
+		}
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s: %d tensors the config needs are missing, first %q", w.Source, len(missing), missing[0])
@@ -114,7 +120,25 @@ func FromWeights(cfg Config, w *Weights, b Backend) (*Model, error) {
 		sort.Strings(extra)
 		return nil, fmt.Errorf("%s: %d unexpected tensors the config does not use, first %q %v", w.Source, len(extra), extra[0], w.Tensors[extra[0]].Dims)
 	}
-	return m, nil
+	if !w.AllowNonFinite {
+		for _, s := range specs {
+			if i := firstNonFinite(w.Tensors[s.Name].Data); i >= 0 {
+				return nil, fmt.Errorf("%s: tensor %q holds a non-finite value (%v at index %d); the checkpoint is damaged",
+					w.Source, s.Name, w.Tensors[s.Name].Data[i], i)
+			}
+		}
+	}
+	return build(cfg, b, func(name string, _ []int) ([]float32, error) { return w.Tensors[name].Data, nil })
+}
+
+// firstNonFinite is the index of the first NaN or ±Inf in v, or −1.
+func firstNonFinite(v []float32) int {
+	for i, x := range v {
+		if x-x != 0 { // NaN and ±Inf give NaN
+			return i
+		}
+	}
+	return -1
 }
 
 func product(dims []int) int {
@@ -130,6 +154,9 @@ func product(dims []int) int {
 // biases uniform in ±1/√fan_in, GroupNorm weights 1 and biases 0, embeddings
 // standard normal. The same seed gives the same weights.
 func New(cfg Config, seed uint64, b Backend) (*Model, error) {
+	if _, err := Plan(cfg); err != nil {
+		return nil, err
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	fanIn := map[string]int{}
 	src := func(name string, dims []int) ([]float32, error) {
@@ -239,33 +266,75 @@ type Loaded struct {
 	HasScheduler bool
 }
 
+// Size limits of the files of a model folder, checked before reading.
+const (
+	MaxConfigBytes    = 1 << 20
+	MaxSchedulerBytes = 64 << 20 // trained_betas may list a million values
+	// MaxWeightsBytes admits MaxParams float32 parameters plus the header.
+	MaxWeightsBytes = 4*MaxParams + 64<<20
+)
+
+// LoadOptions adjust how a model folder is read.
+type LoadOptions struct {
+	// AllowNonFinite accepts NaN and ±Inf weights (refused by default).
+	AllowNonFinite bool
+}
+
 // Load reads a diffusers UNet2DModel folder onto the backend.
 func Load(dir string, b Backend) (*Loaded, error) {
+	return LoadContext(context.Background(), dir, b, LoadOptions{})
+}
+
+// LoadContext is Load with cancellation and options. Every file is read
+// through internal/safeio: only regular files, within the size limits
+// above, stopping when ctx is cancelled; the config is validated and its
+// parameter count bounded before the weights are read; weights are matched
+// against the config and checked for non-finite values before the backend
+// allocates anything.
+func LoadContext(ctx context.Context, dir string, b Backend, opt LoadOptions) (*Loaded, error) {
 	f, err := FindFolder(dir)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadConfig(f.Config)
+	cb, err := safeio.ReadFile(ctx, f.Config, MaxConfigBytes)
 	if err != nil {
 		return nil, err
 	}
-	w, err := ReadWeights(f.Weights)
+	cfg, err := ParseConfig(cb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Config, err)
+	}
+	if _, err := Plan(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Config, err)
+	}
+	sched, hasSched := diffusion.DefaultSchedulerConfig(), false
+	if f.Scheduler != "" {
+		sb, err := safeio.ReadFile(ctx, f.Scheduler, MaxSchedulerBytes)
+		if err != nil {
+			return nil, err
+		}
+		if sched, err = diffusion.ParseSchedulerConfig(sb); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Scheduler, err)
+		}
+		hasSched = true
+	}
+	wb, err := safeio.ReadFile(ctx, f.Weights, MaxWeightsBytes)
 	if err != nil {
 		return nil, err
 	}
+	w, err := weightsFromBytes(wb, f.Weights)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w.AllowNonFinite = opt.AllowNonFinite
 	m, err := FromWeights(cfg, w, b)
 	if err != nil {
 		return nil, err
 	}
-	l := &Loaded{Model: m, Folder: f, WeightsHash: w.Hash, Scheduler: diffusion.DefaultSchedulerConfig()}
-	if f.Scheduler != "" {
-		sc, err := diffusion.LoadSchedulerConfig(f.Scheduler)
-		if err != nil {
-			return nil, err
-		}
-		l.Scheduler, l.HasScheduler = sc, true
-	}
-	return l, nil
+	return &Loaded{Model: m, Folder: f, WeightsHash: w.Hash, Scheduler: sched, HasScheduler: hasSched}, nil
 }
 
 // LoadFS reads a flat model folder (config.json, the weights and an optional

@@ -1,0 +1,193 @@
+package unet
+
+import (
+	"fmt"
+	"math"
+)
+
+// Limits on what a config.json may ask for. They are far above every
+// published UNet2DModel (google/ddpm-cat-256 has 114 M parameters, 256²
+// samples and 2 layers per block) and far below what would exhaust a
+// machine, so a hostile or mistyped config is refused with a message naming
+// the key before anything large is allocated.
+const (
+	MaxSampleSize      = 4096
+	MaxIOChannels      = 64
+	MaxBlockChannels   = 8192
+	MaxBlocks          = 8
+	MaxLayersPerBlock  = 32
+	MaxClassEmbeds     = 1 << 20
+	MaxTimeEmbedDim    = 1 << 16
+	MaxNormGroups      = 8192
+	MaxAttentionHeadDm = 8192
+	// MaxParams bounds the parameter count computed from the config: 2 GiB
+	// of float32 weights.
+	MaxParams = 512 << 20
+)
+
+// DefaultActivationBudget is the activation memory a forward pass may use
+// unless the caller states another budget (see ActivationBytes).
+const DefaultActivationBudget = 4 << 30
+
+// checkBounds is the part of Validate that keeps sizes sane.
+func (c Config) checkBounds() error {
+	check := func(key string, v, lo, hi int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("%s = %d is outside the supported range %d…%d", key, v, lo, hi)
+		}
+		return nil
+	}
+	for _, e := range []error{
+		check("sample_size[0]", c.SampleSize[0], 0, MaxSampleSize),
+		check("sample_size[1]", c.SampleSize[1], 0, MaxSampleSize),
+		check("in_channels", c.InChannels, 1, MaxIOChannels),
+		check("out_channels", c.OutChannels, 1, MaxIOChannels),
+		check("number of blocks (len(block_out_channels))", len(c.BlockOutChannels), 1, MaxBlocks),
+		check("layers_per_block", c.LayersPerBlock, 1, MaxLayersPerBlock),
+		check("num_class_embeds", c.NumClassEmbeds, 0, MaxClassEmbeds),
+		check("time_embedding_dim", c.TimeEmbeddingDim, 0, MaxTimeEmbedDim),
+		check("norm_num_groups", c.NormNumGroups, 1, MaxNormGroups),
+		check("attn_norm_num_groups", c.AttnNormNumGroups, 0, MaxNormGroups),
+		check("attention_head_dim", c.AttentionHeadDim, 0, MaxAttentionHeadDm),
+	} {
+		if e != nil {
+			return e
+		}
+	}
+	for i, ch := range c.BlockOutChannels {
+		if err := check(fmt.Sprintf("block_out_channels[%d]", i), ch, 1, MaxBlockChannels); err != nil {
+			return err
+		}
+	}
+	if math.IsNaN(c.FreqShift) || math.IsInf(c.FreqShift, 0) || math.Abs(c.FreqShift) > 1e6 {
+		return fmt.Errorf("freq_shift = %v is out of range", c.FreqShift)
+	}
+	if math.IsNaN(c.MidBlockScaleFactor) || math.IsInf(c.MidBlockScaleFactor, 0) {
+		return fmt.Errorf("mid_block_scale_factor = %v must be finite", c.MidBlockScaleFactor)
+	}
+	if c.NormEps > 1 || math.IsInf(c.NormEps, 0) {
+		return fmt.Errorf("norm_eps = %v is out of range (0, 1]", c.NormEps)
+	}
+	return nil
+}
+
+// ParamSpec names one parameter and its checkpoint shape.
+type ParamSpec struct {
+	Name string
+	Dims []int
+}
+
+// Plan lists the parameters cfg needs, in diffusers' state_dict order,
+// without allocating any of them, and refuses configs whose parameter count
+// exceeds MaxParams. New and the weight loaders call it before they allocate.
+func Plan(cfg Config) ([]ParamSpec, error) {
+	m, err := dryBuild(cfg)
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]ParamSpec, len(m.params))
+	total := 0
+	for i, p := range m.params {
+		specs[i] = ParamSpec{p.Name, p.Dims}
+		total += p.Elements()
+		if total > MaxParams {
+			return nil, fmt.Errorf("the config asks for more than %d parameters (%.1f GiB of float32 weights); the limit is %d (2 GiB)",
+				MaxParams, float64(MaxParams)*4/(1<<30), MaxParams)
+		}
+	}
+	return specs, nil
+}
+
+// ParamCountOf is the number of parameters cfg needs, from the config alone.
+func ParamCountOf(cfg Config) (int, error) {
+	specs, err := Plan(cfg)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range specs {
+		n += product(s.Dims)
+	}
+	return n, nil
+}
+
+// ActivationBytes is the activation memory (bytes of float32 tensors the
+// forward pass allocates, all live at once in the arena) of a forward pass
+// at batch n on an h×w input, computed from the config alone by running the
+// graph on a backend that allocates nothing.
+func ActivationBytes(cfg Config, n, h, w int) (int64, error) {
+	if n < 1 || h < 1 || w < 1 || h > MaxSampleSize || w > MaxSampleSize {
+		return 0, fmt.Errorf("%w: batch %d of %d×%d", ErrInput, n, h, w)
+	}
+	m, err := dryBuild(cfg)
+	if err != nil {
+		return 0, err
+	}
+	if err := m.checkSizes(h, w); err != nil {
+		return 0, err
+	}
+	nb := m.backend.(*nullBackend)
+	nb.bytes = 0
+	ts := make([]float32, n)
+	var classes []int
+	if cfg.HasClasses() {
+		classes = make([]int, n)
+	}
+	m.dry = true
+	if _, err := m.forward(nil, n, h, w, ts, classes); err != nil {
+		return 0, err
+	}
+	return nb.bytes, nil
+}
+
+// CheckActivations refuses a forward pass whose activations exceed budget
+// bytes (DefaultActivationBudget when budget ≤ 0).
+func CheckActivations(cfg Config, n, h, w int, budget int64) error {
+	if budget <= 0 {
+		budget = DefaultActivationBudget
+	}
+	b, err := ActivationBytes(cfg, n, h, w)
+	if err != nil {
+		return err
+	}
+	if b > budget {
+		return fmt.Errorf("a forward pass at batch %d on %d×%d needs %.2f GiB of activations, above the budget of %.2f GiB; use a smaller batch or size",
+			n, h, w, float64(b)/(1<<30), float64(budget)/(1<<30))
+	}
+	return nil
+}
+
+// dryBuild builds cfg's graph on a backend that allocates nothing.
+func dryBuild(cfg Config) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	src := func(string, []int) ([]float32, error) { return nil, nil }
+	return build(cfg, &nullBackend{}, src)
+}
+
+// nullBackend records shapes and allocated bytes and computes nothing.
+type nullBackend struct{ bytes int64 }
+
+type nullTensor Shape
+
+func (t nullTensor) Shape() Shape { return Shape(t) }
+
+func (b *nullBackend) Name() string { return "null" }
+func (b *nullBackend) Alloc(s Shape) Tensor {
+	b.bytes += 4 * int64(s[0]) * int64(s[1]) * int64(s[2]) * int64(s[3])
+	return nullTensor(s)
+}
+func (b *nullBackend) Upload(Tensor, []float32)                                   {}
+func (b *nullBackend) Download([]float32, Tensor)                                 {}
+func (b *nullBackend) Conv2D(_, _, _, _ Tensor, _ int, _ Padding)                 {}
+func (b *nullBackend) Linear(_, _, _, _ Tensor)                                   {}
+func (b *nullBackend) GroupNorm(_, _, _, _ Tensor, _ int, _ float32, _ bool)      {}
+func (b *nullBackend) SiLU(_, _ Tensor)                                           {}
+func (b *nullBackend) AddChannels(_, _, _ Tensor)                                 {}
+func (b *nullBackend) ScaleShift(_, _, _ Tensor)                                  {}
+func (b *nullBackend) AddDiv(_, _, _ Tensor, _ float32)                           {}
+func (b *nullBackend) Concat(_, _, _ Tensor)                                      {}
+func (b *nullBackend) Upsample2x(_, _ Tensor)                                     {}
+func (b *nullBackend) Attention(_, _, _, _ Tensor, _ int, _ float32)              {}
+func (b *nullBackend) TimestepEmbedding(_ Tensor, _ []float32, _ bool, _ float32) {}
