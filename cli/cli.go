@@ -4,12 +4,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
+	"golang.org/x/sys/unix"
 	"image"
 	"io"
 	"math"
@@ -45,8 +48,56 @@ Usage:
 The graphical studio is not built yet.
 `
 
-// exitInterrupted is the conventional status after SIGINT.
-const exitInterrupted = 130
+// Exit statuses after a signal, as a shell reports them: 128 + the signal.
+const (
+	exitInterrupted = 130 // SIGINT
+	exitTerminated  = 143 // SIGTERM
+)
+
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "stopped by " + e.sig.String() }
+
+// signalContext is cancelled by the first SIGINT or SIGTERM, whose signal
+// becomes its cause. Work honours it at its next check (within one sampling
+// step, between U-Net blocks, between 4 MiB of a file read); a second
+// signal ends the process at once with the same status, for whatever does
+// not check. Temporary files a hard exit leaves behind follow our naming
+// pattern and are removed by the next write (see atomicfile).
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(signalError{s})
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			os.Exit(exitStatus(signalError{s}))
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// exitStatus maps a cancellation cause to the process's exit status.
+func exitStatus(cause error) int {
+	var se signalError
+	if errors.As(cause, &se) && se.sig == syscall.SIGTERM {
+		return exitTerminated
+	}
+	return exitInterrupted
+}
 
 // Main runs the command line with args (without the program name) and
 // returns the exit status. Errors are one line on stderr, never a panic.
@@ -61,7 +112,7 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprintf(stdout, Usage, studio.Version)
 		return 0
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	var err error
 	switch args[0] {
@@ -97,7 +148,7 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 		} else {
 			fmt.Fprintln(stderr, "ddpmstudio: interrupted; no files were written")
 		}
-		return exitInterrupted
+		return exitStatus(context.Cause(ctx))
 	}
 	fmt.Fprintln(stderr, "ddpmstudio:", oneLine(err.Error()))
 	return 1
@@ -106,10 +157,9 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
 
 func runInfo(args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("info", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs := newFlags("info")
 	model := fs.String("model", "", "diffusers model folder (default: the embedded model)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, w); err != nil {
 		return err
 	}
 	l, err := loadModel(*model, "cpu")
@@ -121,6 +171,12 @@ func runInfo(args []string, w io.Writer) error {
 }
 
 func loadModel(dir, backend string) (*unet.Loaded, error) {
+	return loadModelContext(context.Background(), dir, backend, unet.LoadOptions{})
+}
+
+// loadModelContext loads a model folder, or the embedded model, honouring
+// ctx while the files are read.
+func loadModelContext(ctx context.Context, dir, backend string, opt unet.LoadOptions) (*unet.Loaded, error) {
 	switch backend {
 	case "auto", "cpu":
 	case "gl":
@@ -135,7 +191,7 @@ func loadModel(dir, backend string) (*unet.Loaded, error) {
 		}
 		return unet.LoadFS(fsys, studio.EmbeddedModel, unet.NewCPU())
 	}
-	return unet.Load(dir, unet.NewCPU())
+	return unet.LoadContext(ctx, dir, unet.NewCPU(), opt)
 }
 
 type sampleFlags struct {
@@ -143,7 +199,7 @@ type sampleFlags struct {
 	steps, timesteps, count, batch, every, jumpLength, jumpNSample                    int
 	eta, betaStart, betaEnd                                                           float64
 	seed                                                                              uint64
-	invertMask, quiet                                                                 bool
+	invertMask, quiet, allowNonFinite                                                 bool
 	class                                                                             int
 	guidance                                                                          float64
 	set                                                                               map[string]bool
@@ -151,8 +207,7 @@ type sampleFlags struct {
 
 func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	f := &sampleFlags{set: map[string]bool{}}
-	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("sample")
 	fs.StringVar(&f.model, "model", "", "diffusers model folder (default: the embedded model)")
 	fs.StringVar(&f.sampler, "sampler", "ddpm", "ddpm or ddim")
 	fs.IntVar(&f.steps, "steps", 0, "denoising steps (default: T for ddpm, 50 for ddim and repaint)")
@@ -171,6 +226,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	fs.StringVar(&f.image, "image", "", "image to inpaint (PNG or JPEG)")
 	fs.StringVar(&f.mask, "mask", "", "inpainting mask: white = regenerate, black = keep")
 	fs.BoolVar(&f.invertMask, "invert-mask", false, "swap the mask's meaning")
+	fs.BoolVar(&f.allowNonFinite, "allow-nonfinite", false, "load a model whose weights hold NaN or Inf (refused by default)")
 	fs.StringVar(&f.inpaint, "inpaint", "repaint", "inpainting method: repaint or replace")
 	fs.IntVar(&f.jumpLength, "jump-length", 10, "RePaint jump length")
 	fs.IntVar(&f.jumpNSample, "jump-n-sample", 10, "RePaint resampling count")
@@ -179,17 +235,8 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
 	fs.IntVar(&f.class, "class", 0, "class label to draw (class-conditional models; default: unconditional)")
 	fs.Float64Var(&f.guidance, "guidance", 0, "classifier-free guidance scale W: ε = ε_uncond + W·(ε_cond − ε_uncond) (default 2 with --class)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "Usage: ddpmstudio sample [flags]")
-			fs.PrintDefaults()
-			return nil, err
-		}
-		return nil, fmt.Errorf("sample: %w", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("sample: unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return nil, err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	return f, nil
@@ -198,7 +245,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 // fromAllowed are the flags that may accompany --from: where things are and
 // where results go, never what is computed.
 var fromAllowed = map[string]bool{"from": true, "model": true, "image": true, "mask": true, "out": true, "outdir": true,
-	"chain": true, "every": true, "batch": true, "backend": true, "quiet": true}
+	"chain": true, "every": true, "batch": true, "backend": true, "quiet": true, "allow-nonfinite": true}
 
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseSampleFlags(args, stderr)
@@ -207,7 +254,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var recipe studio.Recipe
 	if f.from != "" {
-		recipe, err = recipeFromPNG(f.from)
+		recipe, err = recipeFromPNG(ctx, f.from)
 		if err != nil {
 			return err
 		}
@@ -217,14 +264,17 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}
 		if !f.set["model"] {
-			f.model = recipe.Model
+			f.model = resolveBesides(f.from, recipe.Model)
 		}
 	}
-	if f.out != "" && f.outdir != "" {
-		return errors.New("give --out or --outdir, not both")
+	if err := checkOutputs(f); err != nil {
+		return err
 	}
-	l, err := loadModel(f.model, f.backend)
+	l, err := loadModelContext(ctx, f.model, f.backend, unet.LoadOptions{AllowNonFinite: f.allowNonFinite})
 	if err != nil {
+		if f.from != "" && !f.set["model"] && errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%w (the recipe names the model %q; pass --model DIR to say where it is)", err, recipe.Model)
+		}
 		return err
 	}
 	hash := l.WeightsHash
@@ -240,7 +290,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	recipe.Program = "DDPM Studio " + studio.Version
-	recipe.Model, recipe.ModelHash = studio.ModelName(f.model), hash
+	recipe.Model, recipe.ModelHash = studio.ModelName(recordedPath(f.model)), hash
 	if studio.IsEmbedded(f.model) {
 		recipe.Model = studio.EmbeddedModel
 	}
@@ -270,7 +320,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		job.Batch = defaultBatch(cfg)
 	}
 	if recipe.Inpaint != nil {
-		known, err := inpaintInputs(f, recipe.Inpaint, cfg.InChannels, h, w, stderr)
+		known, err := inpaintInputs(ctx, f, recipe.Inpaint, cfg.InChannels, h, w, stderr)
 		if err != nil {
 			return err
 		}
@@ -308,13 +358,12 @@ func defaultBatch(cfg unet.Config) int {
 	return max(1, min(32, (64<<20)/max(1, perSample)))
 }
 
-func recipeFromPNG(path string) (studio.Recipe, error) {
-	fh, err := os.Open(path)
+func recipeFromPNG(ctx context.Context, path string) (studio.Recipe, error) {
+	b, err := safeio.ReadFile(ctx, path, imageio.MaxImageBytes)
 	if err != nil {
-		return studio.Recipe{}, err
+		return studio.Recipe{}, fmt.Errorf("--from: %w", err)
 	}
-	defer fh.Close()
-	text, err := imageio.ReadPNGText(fh)
+	text, err := imageio.ReadPNGText(bytes.NewReader(b))
 	if err != nil {
 		return studio.Recipe{}, fmt.Errorf("--from %s: %w", path, err)
 	}
@@ -323,6 +372,9 @@ func recipeFromPNG(path string) (studio.Recipe, error) {
 		return studio.Recipe{}, fmt.Errorf("--from %s: the PNG carries no recipe (no \"parameters\" text chunk)", path)
 	}
 	r, err := studio.DecodeRecipe(p)
+	if err == nil {
+		err = r.Validate()
+	}
 	if err != nil {
 		return r, fmt.Errorf("--from %s: %w", path, err)
 	}
@@ -387,7 +439,7 @@ func recipeFromFlags(f *sampleFlags, l *unet.Loaded) (studio.Recipe, error) {
 		return r, errors.New("inpainting needs both --image and --mask")
 	}
 	if f.set["image"] {
-		in := &studio.Inpaint{Method: f.inpaint, Image: f.image, Mask: f.mask, InvertMask: f.invertMask}
+		in := &studio.Inpaint{Method: f.inpaint, Image: recordedPath(f.image), Mask: recordedPath(f.mask), InvertMask: f.invertMask}
 		switch f.inpaint {
 		case studio.RePaint:
 			in.JumpLength, in.JumpNSample = f.jumpLength, f.jumpNSample
@@ -406,39 +458,57 @@ func recipeFromFlags(f *sampleFlags, l *unet.Loaded) (studio.Recipe, error) {
 			r.Steps = min(50, r.Schedule.T)
 		}
 	}
-	return r, nil
+	return r, flagError(r.Validate())
+}
+
+// recipeFlags names the flag that sets each recipe field.
+var recipeFlags = map[string]string{
+	"sampler": "--sampler", "steps": "--steps", "eta": "--eta", "count": "--count", "guidance": "--guidance",
+	"class": "--class", "schedule.timesteps": "--timesteps", "schedule.kind": "--schedule",
+	"schedule": "--schedule/--beta-start/--beta-end/--timesteps", "inpaint.jump_length": "--jump-length",
+	"inpaint.jump_n_sample": "--jump-n-sample", "inpaint.method": "--inpaint",
+}
+
+// flagError restates a recipe's field error in terms of the flag that set it.
+func flagError(err error) error {
+	var fe *studio.FieldError
+	if errors.As(err, &fe) {
+		if flag, ok := recipeFlags[fe.Field]; ok {
+			return fmt.Errorf("%s %v: %s", flag, fe.Value, fe.Why)
+		}
+	}
+	return err
 }
 
 // inpaintInputs loads the image and mask, checks they match, fits them to
 // the model and verifies them against a reproduced recipe's hashes.
-func inpaintInputs(f *sampleFlags, in *studio.Inpaint, c, h, w int, stderr io.Writer) (*diffusion.Known, error) {
-	imgPath, maskPath := in.Image, in.Mask
+func inpaintInputs(ctx context.Context, f *sampleFlags, in *studio.Inpaint, c, h, w int, stderr io.Writer) (*diffusion.Known, error) {
+	imgPath, maskPath := resolveBesides(f.from, in.Image), resolveBesides(f.from, in.Mask)
 	if f.set["image"] {
 		imgPath = f.image
 	}
 	if f.set["mask"] {
 		maskPath = f.mask
 	}
-	imgHash, err := studio.HashFile(imgPath)
+	// Each file is read once: the hash is of the very bytes decoded.
+	img, imgBytes, err := imageio.LoadContext(ctx, imgPath)
 	if err != nil {
 		return nil, fmt.Errorf("--image: %w", err)
 	}
-	maskHash, err := studio.HashFile(maskPath)
+	mask, maskBytes, err := imageio.LoadContext(ctx, maskPath)
 	if err != nil {
 		return nil, fmt.Errorf("--mask: %w", err)
 	}
-	if f.from != "" && (imgHash != in.ImageHash || maskHash != in.MaskHash) {
-		return nil, errors.New("the inpainting image or mask differs from the one the recipe used (sha256 mismatch)")
+	imgHash, maskHash := studio.HashBytes(imgBytes), studio.HashBytes(maskBytes)
+	if f.from != "" {
+		if imgHash != in.ImageHash {
+			return nil, fmt.Errorf("the image %s (sha256 %.12s…) is not the one the recipe used (%.12s…)", imgPath, imgHash, in.ImageHash)
+		}
+		if maskHash != in.MaskHash {
+			return nil, fmt.Errorf("the mask %s (sha256 %.12s…) is not the one the recipe used (%.12s…)", maskPath, maskHash, in.MaskHash)
+		}
 	}
-	in.Image, in.Mask, in.ImageHash, in.MaskHash = imgPath, maskPath, imgHash, maskHash
-	img, err := imageio.Load(imgPath)
-	if err != nil {
-		return nil, err
-	}
-	mask, err := imageio.Load(maskPath)
-	if err != nil {
-		return nil, err
-	}
+	in.Image, in.Mask, in.ImageHash, in.MaskHash = recordedPath(imgPath), recordedPath(maskPath), imgHash, maskHash
 	if img.Bounds().Size() != mask.Bounds().Size() {
 		return nil, fmt.Errorf("mask %s is %v but image %s is %v: they must be the same size", maskPath, mask.Bounds().Size(), imgPath, img.Bounds().Size())
 	}
@@ -601,4 +671,88 @@ func (p *progress) update(done, total int) {
 		p.lastPct = pct
 		fmt.Fprintf(p.w, "step %d/%d (%d%%, %.1f steps/s, ETA %s)\n", done, total, pct, rate, eta.Round(time.Second))
 	}
+}
+
+// recordedPath is how a recipe records a path the user gave: relative paths
+// as given (cleaned), absolute ones by their base name, so that no user or
+// folder name leaks into a shared PNG.
+func recordedPath(p string) string {
+	if p == "" || studio.IsEmbedded(p) {
+		return p
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Base(p)
+	}
+	return filepath.Clean(p)
+}
+
+// resolveBesides finds a recipe's relative path: beside the PNG that
+// carries the recipe when it exists there, else as given (from the
+// working folder).
+func resolveBesides(png, p string) string {
+	if png == "" || p == "" || filepath.IsAbs(p) || studio.IsEmbedded(p) {
+		return p
+	}
+	q := filepath.Join(filepath.Dir(png), p)
+	if _, err := os.Stat(q); err != nil {
+		q = p
+	}
+	if studio.IsEmbedded(filepath.Clean(q)) {
+		return "." + string(filepath.Separator) + filepath.Clean(q) // a folder, whatever its name
+	}
+	return q
+}
+
+// checkOutputs verifies every output path before any work: known
+// extensions, and folders that exist and can be written.
+func checkOutputs(f *sampleFlags) error {
+	if f.out != "" && f.outdir != "" {
+		return errors.New("give --out or --outdir, not both")
+	}
+	if f.outdir != "" {
+		if err := writableDir(f.outdir, true); err != nil {
+			return fmt.Errorf("--outdir: %w", err)
+		}
+	} else {
+		out := f.out
+		if out == "" {
+			out = "sample.png"
+		}
+		if !strings.EqualFold(filepath.Ext(out), ".png") {
+			return fmt.Errorf("--out %s: output images are PNG files; name it *.png", out)
+		}
+		if err := writableDir(filepath.Dir(out), false); err != nil {
+			return fmt.Errorf("--out %s: %w", out, err)
+		}
+	}
+	if f.chain != "" {
+		if e := strings.ToLower(filepath.Ext(f.chain)); e != ".gif" && e != ".png" {
+			return fmt.Errorf("--chain %s: want a .gif or .png file", f.chain)
+		}
+		if err := writableDir(filepath.Dir(f.chain), false); err != nil {
+			return fmt.Errorf("--chain %s: %w", f.chain, err)
+		}
+	}
+	return nil
+}
+
+// writableDir checks that dir is a folder we can create files in (or, with
+// mayCreate, that its parent is), and removes temporary files that an
+// earlier killed run of ours left there.
+func writableDir(dir string, mayCreate bool) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) && mayCreate {
+		return writableDir(filepath.Dir(filepath.Clean(dir)), false)
+	}
+	if err != nil {
+		return fmt.Errorf("folder %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a folder", dir)
+	}
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("folder %s is not writable", dir)
+	}
+	atomicfile.CleanStale(dir)
+	return nil
 }

@@ -192,7 +192,12 @@ func TestSampleDeterministicAndReproducible(t *testing.T) {
 	if rec.Seed != 5 || rec.Sampler != "ddim" || rec.Steps != 8 || rec.Eta != 0.5 || len(rec.ModelHash) != 64 || rec.Schedule.T != 1000 {
 		t.Errorf("recipe %+v", rec)
 	}
-	mustRun(t, dir, "sample", "--from", "a.png", "--out", "c.png")
+	// The recipe names the model folder by its base name (never an absolute
+	// path): without the folder beside it, --from says to pass --model.
+	if r := run(t, dir, "sample", "--from", "a.png", "--out", "c.png"); r.code != 1 || !strings.Contains(r.stderr, "pass --model") {
+		t.Errorf("--from without the model folder: exit %d %q", r.code, r.stderr)
+	}
+	mustRun(t, dir, "sample", "--from", "a.png", "--model", m, "--out", "c.png")
 	if !samePixels(img, decode(t, filepath.Join(dir, "c.png"))) {
 		t.Error("--from did not reproduce the pixels")
 	}
@@ -217,7 +222,7 @@ func TestBatchesAndOutdir(t *testing.T) {
 		t.Errorf("an RGB model wrote %T of %v", img, img.Bounds())
 	}
 	// The third sample came from the second batch of two; alone it is the same image.
-	mustRun(t, dir, "sample", "--from", third, "--out", "again.png", "--quiet")
+	mustRun(t, dir, "sample", "--from", third, "--model", m, "--out", "again.png", "--quiet")
 	if !samePixels(img, decode(t, filepath.Join(dir, "again.png"))) {
 		t.Error("sample 2 differs when drawn alone")
 	}
@@ -313,7 +318,7 @@ func TestInpainting(t *testing.T) {
 			if rec.Inpaint == nil || rec.Inpaint.Method != method || len(rec.Inpaint.MaskHash) != 64 {
 				t.Errorf("recipe %+v", rec.Inpaint)
 			}
-			mustRun(t, dir, "sample", "--from", out, "--out", "re-"+out, "--quiet")
+			mustRun(t, dir, "sample", "--from", out, "--model", m, "--out", "re-"+out, "--quiet")
 			if !samePixels(got, decode(t, filepath.Join(dir, "re-"+out))) {
 				t.Error("--from did not reproduce the inpainting")
 			}
@@ -322,7 +327,7 @@ func TestInpainting(t *testing.T) {
 	// Changing the mask after the fact is caught.
 	mask.SetGray(0, 0, color.Gray{255})
 	writeImage(t, filepath.Join(dir, "mask.png"), mask)
-	if r := run(t, dir, "sample", "--from", "repaint.png", "--out", "x.png"); r.code == 0 || !strings.Contains(r.stderr, "differs") {
+	if r := run(t, dir, "sample", "--from", "repaint.png", "--model", m, "--out", "x.png"); r.code == 0 || !strings.Contains(r.stderr, "the mask mask.png") {
 		t.Errorf("changed mask accepted: %d %q", r.code, r.stderr)
 	}
 }

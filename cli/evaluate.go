@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -20,13 +20,12 @@ import (
 // class its recipe asked for, and the Fréchet distance between classifier
 // features of the samples and of the MNIST test digits is reported.
 func runEvaluate(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("evaluate")
 	dir := fs.String("samples", "", "folder of PNGs written by `sample --outdir` (and its sub-folders)")
 	epochs := fs.Int("epochs", 5, "classifier training epochs")
 	nearest := fs.String("nearest", "", "write a PNG pairing the first 10 samples (top) with their nearest MNIST training images (bottom)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("evaluate: %w", err)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	if *dir == "" {
 		return errors.New("evaluate: --samples DIR is required")
@@ -71,7 +70,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		}
 		images = append(images, x)
 		class := -1
-		if r, err := recipeFromPNG(f); err == nil && r.Class != nil {
+		if r, err := recipeFromPNG(context.Background(), f); err == nil && r.Class != nil {
 			class = *r.Class
 		}
 		want = append(want, class)

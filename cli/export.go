@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -18,13 +17,12 @@ import (
 // runExport rewrites a model folder, optionally as F16 weights: how the
 // trainer's EMA checkpoint becomes the embedded default model.
 func runExport(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("export")
 	model := fs.String("model", "", "model folder to read")
 	out := fs.String("out", "", "folder to write (config.json, weights, scheduler_config.json)")
 	half := fs.Bool("half", true, "store the weights as F16")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("export: %w", err)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	if *model == "" || *out == "" {
 		return errors.New("export: --model DIR and --out DIR are required")
@@ -44,8 +42,7 @@ func runExport(args []string, stdout io.Writer) error {
 // runClassGrid draws a grid with one row per class of a class-conditional
 // model: the picture MODEL.md shows.
 func runClassGrid(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("classgrid", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("classgrid")
 	model := fs.String("model", "", "model folder (default: the embedded model)")
 	out := fs.String("out", "classes.png", "output PNG")
 	per := fs.Int("per-class", 10, "samples per row")
@@ -53,8 +50,8 @@ func runClassGrid(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	guidance := fs.Float64("guidance", 2, "classifier-free guidance scale")
 	seed := fs.Uint64("seed", 1, "seed")
 	scale := fs.Int("scale", 2, "pixel magnification")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("classgrid: %w", err)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	l, err := loadModel(*model, "cpu")
 	if err != nil {

@@ -22,23 +22,15 @@ const scheduleCSVHeader = "t,beta,alpha,alpha_bar,sqrt_alpha_bar,sqrt_one_minus_
 // model's). With --csv every t = 0 … T−1 is a row of float32 values in the
 // shortest form that parses back to the same bits.
 func runSchedule(args []string, w io.Writer) error {
-	fs := flag.NewFlagSet("schedule", flag.ContinueOnError)
-	fs.SetOutput(w)
+	fs := newFlags("schedule")
 	model := fs.String("model", "", "take the schedule of this model folder's scheduler_config.json")
 	kind := fs.String("schedule", "", "linear, scaled_linear, cosine (squaredcos_cap_v2) or sigmoid")
 	timesteps := fs.Int("timesteps", 0, "number of training timesteps T")
 	b0 := fs.Float64("beta-start", 0, "β_1 (ignored by cosine)")
 	b1 := fs.Float64("beta-end", 0, "β_T (ignored by cosine)")
 	csv := fs.Bool("csv", false, "print every timestep as CSV: "+scheduleCSVHeader)
-	fs.Usage = func() {
-		fmt.Fprintln(w, "usage: ddpmstudio schedule [--model DIR | --schedule K --timesteps T --beta-start B --beta-end E] [--csv]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, w); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("schedule: unexpected argument %q", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,8 +14,7 @@ import (
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := train.DefaultOptions()
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("train")
 	data := fs.String("data", "mnist", "mnist, or a folder of PNG/JPEG images (sub-folders = classes)")
 	config := fs.String("config", "", "UNet2DModel config.json to train (required unless --resume)")
 	out := fs.String("out", "", "output folder: checkpoints, loss.csv, loss.png, samples.png")
@@ -31,13 +29,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.SampleEvery, "sample-every", o.SampleEvery, "steps between sample grids (default: at checkpoints)")
 	fs.Float64Var(&o.LabelDropout, "label-dropout", o.LabelDropout, "probability of the null class (classifier-free guidance)")
 	fs.BoolVar(&o.HFlip, "hflip", o.HFlip, "random horizontal flips (not for digits)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "Usage: ddpmstudio train --data mnist|DIR --config CONFIG.json --out DIR [flags]")
-			fs.PrintDefaults()
-		}
-		return fmt.Errorf("train: %w", err)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
 	if *out == "" {
 		return errors.New("train: --out DIR is required")

@@ -641,3 +641,28 @@ func TestRePaintHonoursPredictionType(t *testing.T) {
 		}
 	}
 }
+
+func TestNonFiniteStepStopsTheRun(t *testing.T) {
+	calls := 0
+	model := DenoiserFunc(func(_ context.Context, x []float32, _ Shape, ts []int, _ []int) ([]float32, error) {
+		calls++
+		out := make([]float32, len(x))
+		if calls == 3 {
+			out[5] = float32(math.Inf(1))
+		}
+		return out, nil
+	})
+	cfg := DefaultSchedulerConfig()
+	cfg.ClipSample = false
+	s, err := NewDDIM(cfg, 10, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := Sample(context.Background(), Params{Model: model, Sampler: s, Shape: Shape{2, 1, 2, 2}, Seed: 1})
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "event 2") || !strings.Contains(err.Error(), "sample 1") {
+		t.Fatalf("error %v, want a non-finite error naming event 2 and sample 1", err)
+	}
+	if chain == nil || firstNonFinite(chain.Final) >= 0 {
+		t.Error("the partial chain's last state is not the last finite one")
+	}
+}

@@ -100,6 +100,19 @@ func (r *recordingNoise) Draw(j int, dst []float32) {
 	}
 }
 
+// ErrNonFinite is wrapped when a step produces NaN or ±Inf.
+var ErrNonFinite = errors.New("non-finite values")
+
+// firstNonFinite is the index of the first NaN or ±Inf in v, or −1.
+func firstNonFinite(v []float32) int {
+	for i, x := range v {
+		if x-x != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
 // Sample runs the sampler's plan from x_T (or from Init at Start) to x_0. It
 // stops within one event when ctx is cancelled, returning the chain so far and
 // ctx's error.
@@ -168,6 +181,13 @@ func Sample(ctx context.Context, p Params) (*Chain, error) {
 				chain.Final = x
 				return chain, fmt.Errorf("sample: renoise %d (t=%d→%d): %w", i, e.T, e.Next, err)
 			}
+		}
+		if j := firstNonFinite(next); j >= 0 {
+			// A damaged model or a schedule pushed past its range: stop here
+			// rather than carry NaN to a black picture.
+			chain.Final = x
+			return chain, fmt.Errorf("sample: %w at event %d (t=%d→%d): x has %v at element %d (sample %d)",
+				ErrNonFinite, i, e.T, e.Next, next[j], j, j/shape.SampleLen())
 		}
 		if keep {
 			f := Frame{Index: i, Event: e, X: append([]float32(nil), x...)}

@@ -9,9 +9,11 @@ package imageio
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -22,7 +24,6 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/disintegration/imaging"
@@ -64,16 +65,47 @@ func To8Bit(v float32) uint8 {
 	return uint8(math.RoundToEven(float64(p * 255)))
 }
 
+// Limits on pictures read from outside, checked from the file's header
+// before any pixel is decoded.
+const (
+	MaxImageSide  = 8192
+	MaxImageBytes = 256 << 20
+)
+
 // Load decodes a PNG or JPEG file.
 func Load(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	img, _, err := LoadContext(context.Background(), path)
+	return img, err
+}
+
+// LoadContext reads a regular file of at most MaxImageBytes (cancellable)
+// and decodes it as PNG or JPEG within the size limits. It also returns the
+// file's bytes, so that a caller hashes exactly what it decoded.
+func LoadContext(ctx context.Context, path string) (image.Image, []byte, error) {
+	b, err := safeio.ReadFile(ctx, path, MaxImageBytes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, err := Decode(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable PNG or JPEG: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, b, nil
+}
+
+// Decode decodes a PNG or JPEG after reading its header: pictures wider or
+// taller than MaxImageSide are refused before their pixels are allocated.
+func Decode(b []byte) (image.Image, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("not a readable PNG or JPEG: %w", err)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
+		return nil, fmt.Errorf("the %s header claims %d×%d pixels; the limit is %d×%d", format, cfg.Width, cfg.Height, MaxImageSide, MaxImageSide)
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("not a readable PNG or JPEG: %w", err)
 	}
 	return img, nil
 }
@@ -269,7 +301,10 @@ func writeChunk(w io.Writer, typ string, data []byte) error {
 
 // ReadPNGText returns the tEXt chunks of a PNG file.
 func ReadPNGText(r io.Reader) (map[string]string, error) {
-	b, err := io.ReadAll(r)
+	b, err := io.ReadAll(io.LimitReader(r, MaxImageBytes+1))
+	if err == nil && len(b) > MaxImageBytes {
+		err = fmt.Errorf("PNG larger than %d bytes", MaxImageBytes)
+	}
 	if err != nil {
 		return nil, err
 	}

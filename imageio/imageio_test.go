@@ -2,10 +2,14 @@ package imageio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -144,6 +148,59 @@ func FuzzReadPNGText(f *testing.F) {
 		}
 		if g, ok := back.(*image.Gray); !ok || !bytes.Equal(g.Pix, img.Pix) {
 			t.Fatal("pixels changed by the text chunk")
+		}
+	})
+}
+
+// hugePNG is a valid PNG header claiming w×h pixels, with no pixel data.
+func hugePNG(w, h uint32) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 0 // 8-bit greyscale
+	writeChunk(&buf, "IHDR", ihdr)
+	writeChunk(&buf, "IEND", nil)
+	return buf.Bytes()
+}
+
+func TestDecodeRefusesHugeHeaders(t *testing.T) {
+	b := hugePNG(200000, 200000)
+	if len(b) > 100 {
+		t.Fatalf("test PNG is %d bytes", len(b))
+	}
+	_, err := Decode(b)
+	if err == nil || !strings.Contains(err.Error(), "200000×200000") {
+		t.Errorf("huge PNG: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "huge.png")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("Load: %v, want an error naming the path", err)
+	}
+	if _, err := Load("/dev/zero"); err == nil || !strings.Contains(err.Error(), "device") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+}
+
+// FuzzDecode: arbitrary bytes decode to an image within the limits or give
+// an error; never a panic or an allocation the header alone asked for.
+func FuzzDecode(f *testing.F) {
+	var buf bytes.Buffer
+	EncodePNG(&buf, image.NewGray(image.Rect(0, 0, 3, 2)), nil)
+	f.Add(buf.Bytes())
+	f.Add(hugePNG(200000, 200000))
+	f.Add(hugePNG(8192, 8193))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := Decode(b)
+		if err != nil {
+			return
+		}
+		if s := img.Bounds().Size(); s.X < 1 || s.Y < 1 || s.X > MaxImageSide || s.Y > MaxImageSide {
+			t.Fatalf("decoded a %v image", s)
 		}
 	})
 }

@@ -107,10 +107,15 @@ type Recipe struct {
 	// guidance scale applied with it.
 	Class    *int    `json:"class,omitempty"`
 	Guidance float64 `json:"guidance,omitempty"`
+	// Checksum covers every other field (see Encode): a recipe edited by
+	// hand or damaged is recognised instead of silently drawing something else.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // Encode returns the recipe as the JSON text of a PNG's "parameters" chunk.
+// The checksum is computed over the recipe itself, so the text carries it.
 func (r Recipe) Encode() string {
+	r.Checksum = r.checksum()
 	b, _ := json.Marshal(r)
 	return string(b)
 }
@@ -123,8 +128,16 @@ func DecodeRecipe(s string) (Recipe, error) {
 	if err := dec.Decode(&r); err != nil {
 		return r, fmt.Errorf("recipe: %w", err)
 	}
+	if dec.More() {
+		return r, errors.New("recipe: text after the JSON object")
+	}
 	if !strings.HasPrefix(r.Program, "DDPM Studio") {
 		return r, fmt.Errorf("recipe: written by %q, not DDPM Studio", r.Program)
+	}
+	if r.Checksum != "" {
+		if want := r.checksum(); r.Checksum != want {
+			return r, fmt.Errorf("recipe: %w: it says %s, its settings give %s; the recipe was edited or damaged", ErrChecksum, r.Checksum, want)
+		}
 	}
 	return r, nil
 }
