@@ -41,3 +41,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./unet
 	$(GO) test -run '^$$' -fuzz FuzzReadPNGText -fuzztime 30s ./imageio
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecipe -fuzztime 30s ./studio
+	$(GO) test -run '^$$' -fuzz FuzzConfigToModel -fuzztime 30s ./unet
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./imageio
+	$(GO) test -run '^$$' -fuzz FuzzParseIDX -fuzztime 30s ./train
+	$(GO) test -run '^$$' -fuzz FuzzStateMeta -fuzztime 30s ./train

@@ -270,6 +270,13 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkOutputs(f); err != nil {
 		return err
 	}
+	if !f.quiet {
+		name := f.model
+		if studio.IsEmbedded(name) {
+			name = "the embedded model"
+		}
+		fmt.Fprintf(stderr, "loading %s\n", name)
+	}
 	l, err := loadModelContext(ctx, f.model, f.backend, unet.LoadOptions{AllowNonFinite: f.allowNonFinite})
 	if err != nil {
 		if f.from != "" && !f.set["model"] && errors.Is(err, os.ErrNotExist) {

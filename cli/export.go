@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
@@ -26,6 +28,11 @@ func runExport(args []string, stdout io.Writer) error {
 	}
 	if *model == "" || *out == "" {
 		return errors.New("export: --model DIR and --out DIR are required")
+	}
+	if same, err := sameFolder(*model, *out); err != nil {
+		return fmt.Errorf("export: %w", err)
+	} else if same {
+		return fmt.Errorf("export: --out %s is its own input --model %s; write the copy to another folder", *out, *model)
 	}
 	l, err := unet.Load(*model, unet.NewCPU())
 	if err != nil {
@@ -53,7 +60,20 @@ func runClassGrid(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	l, err := loadModel(*model, "cpu")
+	switch {
+	case *per < 1 || *per > 100:
+		return fmt.Errorf("--per-class %d: must lie in 1…100", *per)
+	case *steps < 1 || *steps > 1000:
+		return fmt.Errorf("--steps %d: must lie in 1…1000", *steps)
+	case !(*guidance >= 0 && *guidance <= studio.MaxGuidance):
+		return fmt.Errorf("--guidance %v: must lie in [0, %d]", *guidance, studio.MaxGuidance)
+	case *scale < 1 || *scale > 64:
+		return fmt.Errorf("--scale %d: must lie in 1…64", *scale)
+	}
+	if err := writableDir(filepath.Dir(*out), false); err != nil {
+		return fmt.Errorf("--out %s: %w", *out, err)
+	}
+	l, err := loadModelContext(ctx, *model, "cpu", unet.LoadOptions{})
 	if err != nil {
 		return err
 	}
@@ -95,4 +115,28 @@ func runClassGrid(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return nil
+}
+
+// sameFolder reports whether two paths name the same existing folder (or
+// b does not exist yet).
+func sameFolder(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if os.SameFile(sa, sb) {
+		return true, nil
+	}
+	// A pipeline folder's unet/ is the model folder too.
+	if su, err := os.Stat(filepath.Join(a, "unet")); err == nil && os.SameFile(su, sb) {
+		return true, nil
+	}
+	return false, nil
 }

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,7 +20,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "mnist", "mnist, or a folder of PNG/JPEG images (sub-folders = classes)")
 	config := fs.String("config", "", "UNet2DModel config.json to train (required unless --resume)")
 	out := fs.String("out", "", "output folder: checkpoints, loss.csv, loss.png, samples.png")
-	resume := fs.Bool("resume", false, "continue the run whose training_state.safetensors is in --out")
+	resume := fs.Bool("resume", false, "continue the run whose training_state.safetensors is in --out, with its stored options")
+	override := fs.Bool("override", false, "with --resume: let the training flags given here replace the stored options")
 	fs.IntVar(&o.Steps, "steps", o.Steps, "total optimizer steps")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "images per step")
 	fs.Float64Var(&o.LR, "lr", o.LR, "peak learning rate (AdamW, warm-up then cosine decay)")
@@ -34,6 +37,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *out == "" {
 		return errors.New("train: --out DIR is required")
+	}
+	if *resume {
+		var err error
+		if o, err = resumeOptions(fs, *out, o, *override); err != nil {
+			return err
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	cfgPath := *config
 	if cfgPath == "" {
@@ -63,6 +75,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
+	atomicfile.CleanStale(*out)
 	o.Log = stderr
 	var t *train.Trainer
 	if *resume {
@@ -83,4 +96,85 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "wrote %s (step %d)\n", *out, t.Step)
 	return nil
+}
+
+// trainingFlags are the flags stored in a run's state, with how to read
+// each from stored options.
+var trainingFlags = map[string]func(train.StoredOptions) any{
+	"steps": func(s train.StoredOptions) any { return s.Steps }, "batch": func(s train.StoredOptions) any { return s.Batch },
+	"lr": func(s train.StoredOptions) any { return s.LR }, "warmup": func(s train.StoredOptions) any { return s.Warmup },
+	"ema": func(s train.StoredOptions) any { return s.EMA }, "seed": func(s train.StoredOptions) any { return s.Seed },
+	"checkpoint-every": func(s train.StoredOptions) any { return s.CheckpointEvery },
+	"sample-every":     func(s train.StoredOptions) any { return s.SampleEvery },
+	"label-dropout":    func(s train.StoredOptions) any { return s.LabelDropout },
+	"hflip":            func(s train.StoredOptions) any { return s.HFlip },
+}
+
+// resumeOptions restores a run's stored options. A training flag given on
+// the command line that differs from the stored value is an error, unless
+// override is set, in which case the flag wins.
+func resumeOptions(fs *flag.FlagSet, out string, flags train.Options, override bool) (train.Options, error) {
+	meta, err := train.ReadStateMeta(out)
+	if err != nil {
+		return flags, fmt.Errorf("train --resume: %w", err)
+	}
+	if !meta.HasOptions {
+		return flags, nil // a state file from before options were stored
+	}
+	stored := meta.Options
+	given := storedOf(flags)
+	var firstErr error
+	fs.Visit(func(f *flag.Flag) {
+		get, ok := trainingFlags[f.Name]
+		if !ok || firstErr != nil {
+			return
+		}
+		if g, s := get(given), get(stored); g != s && !override {
+			firstErr = fmt.Errorf("train --resume: --%s %v differs from the run's stored %v; resuming uses the stored options (add --override to change them)", f.Name, g, s)
+		}
+	})
+	if firstErr != nil {
+		return flags, firstErr
+	}
+	o := stored.Apply(flags)
+	if override {
+		fs.Visit(func(f *flag.Flag) {
+			if _, ok := trainingFlags[f.Name]; ok {
+				o = overrideOne(o, flags, f.Name)
+			}
+		})
+	}
+	return o, nil
+}
+
+func storedOf(o train.Options) train.StoredOptions {
+	return train.StoredOptions{Steps: o.Steps, Batch: o.Batch, Warmup: o.Warmup, CheckpointEvery: o.CheckpointEvery, SampleEvery: o.SampleEvery,
+		LR: o.LR, EMA: o.EMA, ClipNorm: o.ClipNorm, LabelDropout: o.LabelDropout, HFlip: o.HFlip, Seed: o.Seed}
+}
+
+// overrideOne copies the named flag's value from flags into o.
+func overrideOne(o, flags train.Options, name string) train.Options {
+	switch name {
+	case "steps":
+		o.Steps = flags.Steps
+	case "batch":
+		o.Batch = flags.Batch
+	case "lr":
+		o.LR = flags.LR
+	case "warmup":
+		o.Warmup = flags.Warmup
+	case "ema":
+		o.EMA = flags.EMA
+	case "seed":
+		o.Seed = flags.Seed
+	case "checkpoint-every":
+		o.CheckpointEvery = flags.CheckpointEvery
+	case "sample-every":
+		o.SampleEvery = flags.SampleEvery
+	case "label-dropout":
+		o.LabelDropout = flags.LabelDropout
+	case "hflip":
+		o.HFlip = flags.HFlip
+	}
+	return o
 }

@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -44,8 +45,13 @@ func TestApplySchedule(t *testing.T) {
 }
 
 func FuzzDecodeRecipe(f *testing.F) {
-	f.Add(Recipe{Program: "DDPM Studio 0.1.0", Sampler: DDIM, Steps: 5, Count: 1}.Encode())
+	good := Recipe{Program: "DDPM Studio 0.1.0", Sampler: DDIM, Steps: 5, Count: 1, Schedule: Schedule{Kind: "linear", BetaStart: 1e-4, BetaEnd: 0.02, T: 1000}}
+	f.Add(good.Encode())
+	rp := good
+	rp.Sampler, rp.Inpaint = RePaint, &Inpaint{Method: RePaint, JumpLength: 3, JumpNSample: 2, Image: "i.png", Mask: "m.png"}
+	f.Add(rp.Encode())
 	f.Add(`{"program":"DDPM Studio","inpaint":{"method":"repaint"},"class":3}`)
+	f.Add(`{"program":"DDPM Studio","sampler":"ddpm","steps":10,"count":1000000000,"schedule":{"kind":"linear","beta_start":0.0001,"beta_end":0.02,"timesteps":1000}}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := DecodeRecipe(s)
 		if err != nil {
@@ -55,6 +61,29 @@ func FuzzDecodeRecipe(f *testing.F) {
 		again, err := DecodeRecipe(r.Encode())
 		if err != nil || again.Encode() != r.Encode() {
 			t.Fatalf("round trip: %v\n%s\n%s", err, r.Encode(), again.Encode())
+		}
+		// As executed: a valid recipe builds its sampler with a plan of
+		// bounded length, for a model of default scheduler settings.
+		if r.Validate() != nil || r.Schedule.Kind == "explicit" {
+			return
+		}
+		if r.Count > MaxCount || r.First < 0 || r.First+r.Count > MaxSampleIndex || math.IsNaN(r.Guidance) {
+			t.Fatalf("Validate admitted %+v", r)
+		}
+		sched, _, err := ApplySchedule(diffusion.DefaultSchedulerConfig(), r.Schedule)
+		if err != nil {
+			t.Fatalf("a valid recipe's schedule: %v", err)
+		}
+		job := &Job{Recipe: r, Scheduler: sched, Shape: diffusion.Shape{N: 1, C: 1, H: 2, W: 2}, Batch: 1, Null: -1}
+		if r.Inpaint != nil {
+			job.Known = &diffusion.Known{Image: make([]float32, 4), Mask: []float32{1, 0, 0, 1}}
+		}
+		smp, err := job.NewSampler()
+		if err != nil {
+			t.Fatalf("a valid recipe gives no sampler: %v", err)
+		}
+		if n := len(smp.Plan()); n < 1 || n > MaxEvents {
+			t.Fatalf("plan of %d events", n)
 		}
 	})
 }

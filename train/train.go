@@ -120,8 +120,8 @@ func checkCompatible(cfg unet.Config, data *Dataset) error {
 }
 
 func newTrainer(m *unet.Model, data *Dataset, out string, opts Options) (*Trainer, error) {
-	if opts.Steps < 1 || opts.Batch < 1 || !(opts.LR > 0) || opts.EMA < 0 || opts.EMA >= 1 {
-		return nil, fmt.Errorf("invalid options: steps %d, batch %d, lr %v, ema %v", opts.Steps, opts.Batch, opts.LR, opts.EMA)
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid options: %w", err)
 	}
 	sched, err := SchedulerConfig().Schedule()
 	if err != nil {
@@ -340,12 +340,7 @@ func (t *Trainer) Checkpoint() error {
 	if err != nil {
 		return err
 	}
-	opts, _ := json.Marshal(struct {
-		Steps, Batch, Warmup, CheckpointEvery int
-		LR, EMA, ClipNorm, LabelDropout       float64
-		HFlip                                 bool
-		Seed                                  uint64
-	}{t.Opts.Steps, t.Opts.Batch, t.Opts.Warmup, t.Opts.CheckpointEvery, t.Opts.LR, t.Opts.EMA, t.Opts.ClipNorm, t.Opts.LabelDropout, t.Opts.HFlip, t.Opts.Seed})
+	opts, _ := json.Marshal(storedOptions(t.Opts))
 	meta := map[string]string{"step": strconv.Itoa(t.Step), "rng": base64.StdEncoding.EncodeToString(rngState), "options": string(opts)}
 	if err := atomicfile.Write(filepath.Join(t.Out, stateFile), func(w io.Writer) error { return safetensors.Write(w, tensors, meta) }); err != nil {
 		return err
@@ -368,6 +363,10 @@ func Resume(cfg unet.Config, data *Dataset, out string, opts Options) (*Trainer,
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
+	}
+	meta, err := ParseStateMeta(f.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %s: %w", path, err)
 	}
 	w := &unet.Weights{Source: path, Tensors: map[string]unet.WeightTensor{}}
 	for _, name := range f.Names {
@@ -399,15 +398,8 @@ func Resume(cfg unet.Config, data *Dataset, out string, opts Options) (*Trainer,
 			copy(part.dst, v)
 		}
 	}
-	t.Step, err = strconv.Atoi(f.Metadata["step"])
-	if err != nil {
-		return nil, fmt.Errorf("resume: %s: bad step: %w", path, err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(f.Metadata["rng"])
-	if err != nil {
-		return nil, fmt.Errorf("resume: %s: bad random state: %w", path, err)
-	}
-	if err := t.pcg.UnmarshalBinary(raw); err != nil {
+	t.Step = meta.Step
+	if err := t.pcg.UnmarshalBinary(meta.RNG); err != nil {
 		return nil, fmt.Errorf("resume: %s: bad random state: %w", path, err)
 	}
 	t.history, _ = readLog(filepath.Join(out, "loss.csv"), t.Step)

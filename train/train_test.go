@@ -1,13 +1,17 @@
 package train
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ddpmstudio/ddpmstudio/unet"
@@ -207,4 +211,96 @@ func TestMNISTLoads(t *testing.T) {
 	if mean /= 784; mean > -0.5 { // mostly black background at −1
 		t.Errorf("first image mean %.2f: not white digits on black", mean)
 	}
+}
+
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func idxBytes(dims []uint32, data []byte) []byte {
+	b := []byte{0, 0, 8, byte(len(dims))}
+	for _, d := range dims {
+		b = binary.BigEndian.AppendUint32(b, d)
+	}
+	return append(b, data...)
+}
+
+func TestIDXHeadersCheckedAgainstData(t *testing.T) {
+	cases := []struct {
+		name string
+		raw  []byte
+		want string
+	}{
+		{"claims 2^31-1 images", gzipBytes(idxBytes([]uint32{1<<31 - 1, 28, 28}, make([]byte, 784))), "2147483647"},
+		{"claims more than it holds", idxBytes([]uint32{3, 28, 28}, make([]byte, 784)), "holds 784"},
+		{"negative count", idxBytes([]uint32{0xffffffff, 28, 28}, nil), "dimension 0"},
+		{"zero dimension", idxBytes([]uint32{0}, nil), "dimension 0"},
+		{"float elements", []byte{0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0}, "element type"},
+		{"truncated header", []byte{0, 0, 8}, "truncated"},
+	}
+	for _, c := range cases {
+		if _, err := ParseIDX(c.raw); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	x, err := ParseIDX(gzipBytes(idxBytes([]uint32{2, 28, 28}, make([]byte, 2*784))))
+	if err != nil || len(x.Data) != 2*784 {
+		t.Fatalf("valid file: %v", err)
+	}
+	labels, _ := ParseIDX(idxBytes([]uint32{2}, []byte{3, 7}))
+	if _, err := mnistFrom(x, labels, "i", "l"); err != nil {
+		t.Errorf("valid MNIST: %v", err)
+	}
+	odd, _ := ParseIDX(idxBytes([]uint32{2, 29, 29}, make([]byte, 2*841)))
+	if _, err := mnistFrom(odd, labels, "i", "l"); err == nil || !strings.Contains(err.Error(), "28×28") {
+		t.Errorf("29×29 images: %v", err)
+	}
+	bad, _ := ParseIDX(idxBytes([]uint32{2}, []byte{3, 70}))
+	if _, err := mnistFrom(x, bad, "i", "l"); err == nil || !strings.Contains(err.Error(), "not a digit") {
+		t.Errorf("label 70: %v", err)
+	}
+}
+
+// FuzzParseIDX: any bytes give an error or data exactly as long as the
+// header's dimensions say.
+func FuzzParseIDX(f *testing.F) {
+	f.Add(idxBytes([]uint32{2, 2}, []byte{1, 2, 3, 4}))
+	f.Add(gzipBytes(idxBytes([]uint32{1, 28, 28}, make([]byte, 784))))
+	f.Add(idxBytes([]uint32{1<<31 - 1, 28, 28}, nil))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		x, err := ParseIDX(raw)
+		if err != nil {
+			return
+		}
+		n := 1
+		for _, d := range x.Dims {
+			n *= d
+		}
+		if n != len(x.Data) {
+			t.Fatalf("dims %v but %d bytes", x.Dims, len(x.Data))
+		}
+	})
+}
+
+// FuzzStateMeta: a state file's metadata is either refused or valid
+// options, a step within them and a usable random state.
+func FuzzStateMeta(f *testing.F) {
+	good := map[string]string{"step": "3", "rng": "cGNnOgAAAAAAAAABAAAAAAAAAAI=", "options": `{"Steps":6,"Batch":4,"Warmup":2,"CheckpointEvery":3,"SampleEvery":0,"LR":0.002,"EMA":0.999,"ClipNorm":1,"LabelDropout":0.1,"HFlip":false,"Seed":1}`}
+	f.Add(good["step"], good["rng"], good["options"])
+	f.Add("-1", "", "{}")
+	f.Add("9", good["rng"], `{"Steps":6,"Batch":0}`)
+	f.Fuzz(func(t *testing.T, step, rng, opts string) {
+		m, err := ParseStateMeta(map[string]string{"step": step, "rng": rng, "options": opts})
+		if err != nil {
+			return
+		}
+		o := m.Options.Apply(DefaultOptions())
+		if err := o.Validate(); err != nil || m.Step < 0 || m.Step > o.Steps {
+			t.Fatalf("accepted step %d with options %+v (%v)", m.Step, m.Options, err)
+		}
+	})
 }
