@@ -197,6 +197,7 @@ func loadModelContext(ctx context.Context, dir, backend string, opt unet.LoadOpt
 type sampleFlags struct {
 	model, sampler, schedule, out, outdir, chain, image, mask, inpaint, backend, from string
 	steps, timesteps, count, batch, every, jumpLength, jumpNSample                    int
+	memoryGiB                                                                         float64
 	eta, betaStart, betaEnd                                                           float64
 	seed                                                                              uint64
 	invertMask, quiet, allowNonFinite                                                 bool
@@ -219,6 +220,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	fs.Uint64Var(&f.seed, "seed", 0, "seed (default random; always printed and recorded)")
 	fs.IntVar(&f.count, "count", 1, "number of samples")
 	fs.IntVar(&f.batch, "batch", 0, "samples per forward pass (default: as many as fit in about 64 MiB of activations, at most 32); results do not depend on it")
+	fs.Float64Var(&f.memoryGiB, "memory-budget", 4, "GiB of activations one forward pass may use; a larger batch or model is refused before it starts")
 	fs.StringVar(&f.out, "out", "", "output PNG (a grid when --count > 1; default sample.png)")
 	fs.StringVar(&f.outdir, "outdir", "", "write one PNG per sample into this folder")
 	fs.StringVar(&f.chain, "chain", "", "export the first sample's chain: FILE.gif (animated) or FILE.png (strip)")
@@ -245,7 +247,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 // fromAllowed are the flags that may accompany --from: where things are and
 // where results go, never what is computed.
 var fromAllowed = map[string]bool{"from": true, "model": true, "image": true, "mask": true, "out": true, "outdir": true,
-	"chain": true, "every": true, "batch": true, "backend": true, "quiet": true, "allow-nonfinite": true}
+	"chain": true, "every": true, "batch": true, "backend": true, "quiet": true, "allow-nonfinite": true, "memory-budget": true}
 
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseSampleFlags(args, stderr)
@@ -320,11 +322,24 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if recipe.Class != nil && (*recipe.Class < 0 || (cfg.NumClassEmbeds > 0 && *recipe.Class >= cfg.NumClassEmbeds)) {
 		return fmt.Errorf("--class %d: the model has class labels 0–%d", *recipe.Class, cfg.NumClassEmbeds-1)
 	}
+	if !(f.memoryGiB > 0 && f.memoryGiB <= 1<<20) {
+		return fmt.Errorf("--memory-budget %v: must be a positive number of GiB", f.memoryGiB)
+	}
 	if f.set["batch"] && f.batch < 1 {
 		return fmt.Errorf("--batch %d: must be at least 1", f.batch)
 	}
 	if !f.set["batch"] {
-		job.Batch = defaultBatch(cfg)
+		if job.Batch, err = defaultBatch(cfg); err != nil {
+			return err
+		}
+	}
+	// Classifier-free guidance runs the batch twice over in one pass.
+	passN := min(job.Batch, recipe.Count)
+	if recipe.Class != nil && recipe.Guidance != 1 {
+		passN *= 2
+	}
+	if err := unet.CheckActivations(cfg, passN, h, w, int64(f.memoryGiB*(1<<30))); err != nil {
+		return fmt.Errorf("--batch %d: %w (or raise --memory-budget)", job.Batch, err)
 	}
 	if recipe.Inpaint != nil {
 		known, err := inpaintInputs(ctx, f, recipe.Inpaint, cfg.InChannels, h, w, stderr)
@@ -358,11 +373,15 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return writeOutputs(f, recipe, res, job.Shape, stdout)
 }
 
-// defaultBatch sizes batches by a rough activation budget: small models
-// sample many images per pass (far faster per image), large ones one.
-func defaultBatch(cfg unet.Config) int {
-	perSample := 8 * 4 * cfg.BlockOutChannels[0] * cfg.SampleSize[0] * cfg.SampleSize[1]
-	return max(1, min(32, (64<<20)/max(1, perSample)))
+// defaultBatch sizes batches by the activations of one sample, computed
+// from the config: small models sample many images per pass (far faster per
+// image), large ones one.
+func defaultBatch(cfg unet.Config) (int, error) {
+	per, err := unet.ActivationBytes(cfg, 1, cfg.SampleSize[0], cfg.SampleSize[1])
+	if err != nil {
+		return 0, err
+	}
+	return int(max(1, min(32, (64<<20)/max(1, per)))), nil
 }
 
 func recipeFromPNG(ctx context.Context, path string) (studio.Recipe, error) {

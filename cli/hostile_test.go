@@ -197,6 +197,7 @@ func TestHostileInputs(t *testing.T) {
 		{"classgrid scale 100000", []string{"classgrid", "--scale", "100000"}, "scale"},
 		{"bad chain path", []string{"sample", "--model", tiny, "--steps", "2", "--sampler", "ddim", "--out", "never.png", "--chain", "no/such/dir/c.gif"}, "no/such/dir"},
 		{"chain extension", []string{"sample", "--model", tiny, "--steps", "2", "--sampler", "ddim", "--out", "never.png", "--chain", "c.mp4"}, ".gif or .png"},
+		{"activations over the budget", []string{"sample", "--model", tiny, "--count", "64", "--batch", "64", "--memory-budget", "0.01", "--out", "never.png"}, "budget"},
 		{"export onto its input", []string{"export", "--model", tiny, "--out", tiny}, "its own input"},
 	}
 	for _, c := range cases {
