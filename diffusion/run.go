@@ -44,11 +44,23 @@ type Params struct {
 	// the stream at k = 0.
 	Start int
 	Init  []float32
+	// End, when positive, stops the run before event End (x at End is then
+	// Final): how a fork replays its parent up to the fork.
+	End int
+	// NoiseOffset shifts the stream: event i draws at step k = i+1+NoiseOffset.
+	// A fork whose plan starts at the parent's event s uses s, so that its
+	// events draw what the parent's would have.
+	NoiseOffset int
 	// KeepEvery records every k-th event's frame (and always the last);
 	// 0 records none. Memory grows by four batches per recorded frame.
 	KeepEvery int
 	// Progress, if set, is called after every event.
 	Progress func(Progress)
+	// OnFrame, if set, is called after every event with its frame: X, X0,
+	// ModelOutput and (with RecordNoise) Noise are the loop's own buffers,
+	// valid only during the call — copy what you keep.
+	OnFrame     func(Frame)
+	RecordNoise bool
 	// Noise, if set, replaces the stream: it returns the source of step k
 	// (k = 0 is x_T, event i is k = i+1). Tests replay recorded noise with it.
 	Noise func(k int) NoiseSource
@@ -131,6 +143,13 @@ func Sample(ctx context.Context, p Params) (*Chain, error) {
 	if p.Start < 0 || p.Start >= len(plan) {
 		return nil, fmt.Errorf("sample: start event %d outside the plan of %d events", p.Start, len(plan))
 	}
+	end := len(plan)
+	if p.End > 0 {
+		if p.End <= p.Start || p.End > len(plan) {
+			return nil, fmt.Errorf("sample: end event %d outside (%d, %d]", p.End, p.Start, len(plan))
+		}
+		end = p.End
+	}
 	n := shape.Len()
 	x := make([]float32, n)
 	switch {
@@ -149,15 +168,15 @@ func Sample(ctx context.Context, p Params) (*Chain, error) {
 	x0 := make([]float32, n)
 	ts := make([]int, shape.N)
 	noiseBuf := make([]float32, n)
-	for i := p.Start; i < len(plan); i++ {
+	for i := p.Start; i < end; i++ {
 		if err := ctx.Err(); err != nil {
 			chain.Final = x
 			return chain, err
 		}
 		e := plan[i]
-		keep := p.KeepEvery > 0 && ((i-p.Start)%p.KeepEvery == 0 || i == len(plan)-1)
-		noise := &recordingNoise{src: p.noiseAt(i + 1)}
-		if keep {
+		keep := p.KeepEvery > 0 && ((i-p.Start)%p.KeepEvery == 0 || i == end-1)
+		noise := &recordingNoise{src: p.noiseAt(i + 1 + p.NoiseOffset)}
+		if keep || (p.OnFrame != nil && p.RecordNoise) {
 			noise.first = noiseBuf
 		}
 		var out []float32
@@ -189,6 +208,16 @@ func Sample(ctx context.Context, p Params) (*Chain, error) {
 			return chain, fmt.Errorf("sample: %w at event %d (t=%d→%d): x has %v at element %d (sample %d)",
 				ErrNonFinite, i, e.T, e.Next, next[j], j, j/shape.SampleLen())
 		}
+		if p.OnFrame != nil {
+			f := Frame{Index: i, Event: e, X: x}
+			if e.Kind == Denoise {
+				f.X0, f.ModelOutput = x0, out
+			}
+			if noise.drew {
+				f.Noise = noiseBuf
+			}
+			p.OnFrame(f)
+		}
 		if keep {
 			f := Frame{Index: i, Event: e, X: append([]float32(nil), x...)}
 			if e.Kind == Denoise {
@@ -202,7 +231,7 @@ func Sample(ctx context.Context, p Params) (*Chain, error) {
 		}
 		x, next = next, x
 		if p.Progress != nil {
-			p.Progress(Progress{Done: i + 1 - p.Start, Total: len(plan) - p.Start, Event: e})
+			p.Progress(Progress{Done: i + 1 - p.Start, Total: end - p.Start, Event: e})
 		}
 	}
 	chain.Final = x

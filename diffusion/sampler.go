@@ -166,6 +166,7 @@ type DDPM struct {
 	variance  VarianceType
 	timesteps []int
 	stride    int // T div N: diffusers 0.31 steps from t to t − T div N
+	plan      []Event // an explicit plan (SetPlan), overriding timesteps
 	z         []float32
 }
 
@@ -191,6 +192,9 @@ func (d *DDPM) Schedule() *Schedule { return d.sched }
 
 // Plan implements Sampler.
 func (d *DDPM) Plan() []Event {
+	if d.plan != nil {
+		return append([]Event(nil), d.plan...)
+	}
 	p := make([]Event, len(d.timesteps))
 	for i, t := range d.timesteps {
 		p[i] = Event{Kind: Denoise, T: t, Next: t - d.stride}
@@ -278,6 +282,7 @@ type DDIM struct {
 	eta               float32
 	useClippedOutput  bool
 	finalAlphaCumprod float32
+	plan              []Event // an explicit plan (SetPlan), overriding timesteps
 	z                 []float32
 }
 
@@ -307,6 +312,9 @@ func (d *DDIM) Schedule() *Schedule { return d.sched }
 
 // Plan implements Sampler.
 func (d *DDIM) Plan() []Event {
+	if d.plan != nil {
+		return append([]Event(nil), d.plan...)
+	}
 	p := make([]Event, len(d.timesteps))
 	for i, t := range d.timesteps {
 		p[i] = Event{Kind: Denoise, T: t, Next: t - d.stride}
@@ -367,4 +375,61 @@ func (d *DDIM) Step(e Event, x, out []float32, shape Shape, noise NoiseSource, x
 // Renoise implements Sampler; DDIM plans no re-noising.
 func (d *DDIM) Renoise(e Event, _ []float32, _ Shape, _ NoiseSource, _ []float32) error {
 	return fmt.Errorf("ddim: unexpected %v event at t=%d", e.Kind, e.T)
+}
+
+// SetPlan replaces the sampler's timesteps with an explicit plan: how a run
+// forked at timestep t continues, with the parent's remaining events or
+// with new ones (ForkPlan). Every event must denoise, from a timestep of
+// the schedule, to a smaller one (negative: the clean image), in
+// descending order.
+func (d *DDPM) SetPlan(p []Event) error {
+	if err := checkPlan(p, d.sched.T()); err != nil {
+		return fmt.Errorf("ddpm: %w", err)
+	}
+	d.plan = append([]Event(nil), p...)
+	return nil
+}
+
+// SetPlan is DDPM.SetPlan for DDIM.
+func (d *DDIM) SetPlan(p []Event) error {
+	if err := checkPlan(p, d.sched.T()); err != nil {
+		return fmt.Errorf("ddim: %w", err)
+	}
+	d.plan = append([]Event(nil), p...)
+	return nil
+}
+
+func checkPlan(p []Event, T int) error {
+	if len(p) == 0 {
+		return errors.New("empty plan")
+	}
+	for i, e := range p {
+		if e.Kind != Denoise || e.T < 0 || e.T >= T || e.Next >= e.T || (i > 0 && e.T > p[i-1].Next) {
+			return fmt.Errorf("plan event %d (%v %d→%d) is not a descending denoising step within T=%d", i, e.Kind, e.T, e.Next, T)
+		}
+	}
+	return nil
+}
+
+// ForkPlan is a plan of n denoising steps from timestep t to the clean
+// image: t_k = ⌊t·(n−k)/n⌋ for k = 0 … n−1, each step going to the next
+// (the last to −1, ᾱ = 1). n must lie in 1…t+1.
+func ForkPlan(t, n int) ([]Event, error) {
+	if t < 0 || n < 1 || n > t+1 {
+		return nil, fmt.Errorf("fork plan: %d steps from t=%d (want 1…%d)", n, t, t+1)
+	}
+	p := make([]Event, n)
+	for k := range p {
+		p[k] = Event{Kind: Denoise, T: t * (n - k) / n}
+		if n == t+1 {
+			p[k].T = t - k
+		}
+	}
+	for k := range p {
+		p[k].Next = -1
+		if k+1 < n {
+			p[k].Next = p[k+1].T
+		}
+	}
+	return p, nil
 }

@@ -102,6 +102,16 @@ type Model struct {
 	hostIn, hostEmbs []float32
 	observe          Observer
 	dry              bool // built on the null backend: no host-side work
+	ctx              context.Context
+}
+
+// cancelled reports the context's error between blocks, so that cancelling
+// a large model's forward pass does not wait for the whole pass.
+func (m *Model) cancelled() error {
+	if m.ctx == nil {
+		return nil
+	}
+	return m.ctx.Err()
 }
 
 // Observer receives the output of a module during Forward, named by its
@@ -509,6 +519,9 @@ func (m *Model) forward(x []float32, n, h, w int, t []float32, classes []int) ([
 			skips = append(skips, hcur)
 		}
 		m.emit(name, hcur)
+		if err := m.cancelled(); err != nil {
+			return nil, err
+		}
 	}
 	if m.mid != nil {
 		hcur = m.resnet(m.mid.res0, hcur, embAct)
@@ -520,6 +533,9 @@ func (m *Model) forward(x []float32, n, h, w int, t []float32, classes []int) ([
 		hcur = m.resnet(m.mid.res1, hcur, embAct)
 		m.emit("mid_block.resnets.1", hcur)
 		m.emit("mid_block", hcur)
+		if err := m.cancelled(); err != nil {
+			return nil, err
+		}
 	}
 	for i, blk := range m.up {
 		name := "up_blocks." + strconv.Itoa(i)
@@ -544,6 +560,9 @@ func (m *Model) forward(x []float32, n, h, w int, t []float32, classes []int) ([
 			m.emit(name+".upsamplers.0", hcur)
 		}
 		m.emit(name, hcur)
+		if err := m.cancelled(); err != nil {
+			return nil, err
+		}
 	}
 	normed := a.get(hcur.Shape())
 	if m.observe != nil {
@@ -684,6 +703,8 @@ func (m *Model) Predict(ctx context.Context, x []float32, shape diffusion.Shape,
 	for i, v := range t {
 		ts[i] = float32(v)
 	}
+	m.ctx = ctx
+	defer func() { m.ctx = nil }()
 	return m.Forward(x, shape.N, shape.H, shape.W, ts, classes)
 }
 

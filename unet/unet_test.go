@@ -384,3 +384,26 @@ func TestSteadyStateMemory(t *testing.T) {
 		t.Errorf("a steady-state forward allocates %.0f bytes, half the activations is %d", perCall, activations/2)
 	}
 }
+
+// TestPredictStopsBetweenBlocks: a cancelled context stops a forward pass
+// at the next block boundary, before the output is computed.
+func TestPredictStopsBetweenBlocks(t *testing.T) {
+	m := must(New(tinyConfig(), 1, NewCPU()))(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.SetObserver(func(name string, _ Shape, _ []float32) {
+		switch name {
+		case "down_blocks.0":
+			cancel()
+		case "down_blocks.1", "conv_out":
+			t.Errorf("module %s ran after the cancel", name)
+		}
+	})
+	_, err := m.Predict(ctx, randomInput(144), diffusion.Shape{N: 1, C: 1, H: 12, W: 12}, []int{3}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	m.SetObserver(nil)
+	if _, err := m.Predict(context.Background(), randomInput(144), diffusion.Shape{N: 1, C: 1, H: 12, W: 12}, []int{3}, nil); err != nil {
+		t.Errorf("a later pass: %v", err)
+	}
+}
