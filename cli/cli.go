@@ -4,10 +4,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,12 +20,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/studio"
-	"github.com/ddpmstudio/ddpmstudio/unet"
 )
 
 // Usage is the top-level help.
@@ -162,36 +157,12 @@ func runInfo(args []string, w io.Writer) error {
 	if err := parseFlags(fs, args, w); err != nil {
 		return err
 	}
-	l, err := loadModel(*model, "cpu")
+	sess, err := studio.Open(context.Background(), *model, studio.OpenOptions{Backend: studio.BackendCPU})
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(w, studio.ModelInfo(l))
+	fmt.Fprint(w, sess.Describe())
 	return nil
-}
-
-func loadModel(dir, backend string) (*unet.Loaded, error) {
-	return loadModelContext(context.Background(), dir, backend, unet.LoadOptions{})
-}
-
-// loadModelContext loads a model folder, or the embedded model, honouring
-// ctx while the files are read.
-func loadModelContext(ctx context.Context, dir, backend string, opt unet.LoadOptions) (*unet.Loaded, error) {
-	switch backend {
-	case "auto", "cpu":
-	case "gl":
-		return nil, errors.New("--backend gl: the OpenGL compute backend is not built yet; use --backend cpu")
-	default:
-		return nil, fmt.Errorf("--backend %q: want auto, cpu or gl", backend)
-	}
-	if studio.IsEmbedded(dir) {
-		fsys, ok := assets.DefaultModel()
-		if !ok {
-			return nil, errors.New("this build has no embedded default model; pass --model DIR, a diffusers UNet2DModel folder")
-		}
-		return unet.LoadFS(fsys, studio.EmbeddedModel, unet.NewCPU())
-	}
-	return unet.LoadContext(ctx, dir, unet.NewCPU(), opt)
 }
 
 type sampleFlags struct {
@@ -255,8 +226,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	var recipe studio.Recipe
+	var embeddedMask image.Image
 	if f.from != "" {
-		recipe, err = recipeFromPNG(ctx, f.from)
+		recipe, embeddedMask, err = recipeFromPNG(ctx, f.from)
 		if err != nil {
 			return err
 		}
@@ -272,6 +244,12 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkOutputs(f); err != nil {
 		return err
 	}
+	if !(f.memoryGiB > 0 && f.memoryGiB <= 1<<20) {
+		return fmt.Errorf("--memory-budget %v: must be a positive number of GiB", f.memoryGiB)
+	}
+	if f.set["batch"] && f.batch < 1 {
+		return fmt.Errorf("--batch %d: must be at least 1", f.batch)
+	}
 	if !f.quiet {
 		name := f.model
 		if studio.IsEmbedded(name) {
@@ -279,167 +257,100 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stderr, "loading %s\n", name)
 	}
-	l, err := loadModelContext(ctx, f.model, f.backend, unet.LoadOptions{AllowNonFinite: f.allowNonFinite})
+	sess, err := studio.Open(ctx, f.model, studio.OpenOptions{Backend: f.backend, AllowNonFinite: f.allowNonFinite})
 	if err != nil {
 		if f.from != "" && !f.set["model"] && errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%w (the recipe names the model %q; pass --model DIR to say where it is)", err, recipe.Model)
 		}
-		return err
+		if errors.Is(err, studio.ErrNoGL) {
+			return fmt.Errorf("--backend gl: %w", err)
+		}
+		return flagError(err)
 	}
-	hash := l.WeightsHash
-	if f.from != "" && hash != recipe.ModelHash {
-		return fmt.Errorf("the weights in %s (sha256 %.12s…) are not the ones the recipe used (%.12s…)", l.Folder.Weights, hash, recipe.ModelHash)
+	info := sess.Info()
+	if f.from != "" && info.Hash != recipe.ModelHash {
+		return fmt.Errorf("the weights in %s (sha256 %.12s…) are not the ones the recipe used (%.12s…)", info.Weights, info.Hash, recipe.ModelHash)
 	}
-	cfg := l.Model.Config
-
 	if f.from == "" {
-		recipe, err = recipeFromFlags(f, l)
-		if err != nil {
+		if recipe, err = recipeFromFlags(f, sess); err != nil {
 			return err
 		}
 	}
 	recipe.Program = "DDPM Studio " + studio.Version
-	recipe.Model, recipe.ModelHash = studio.ModelName(recordedPath(f.model)), hash
-	if studio.IsEmbedded(f.model) {
-		recipe.Model = studio.EmbeddedModel
+	recipe.Model, recipe.ModelHash = studio.ModelName(f.model), info.Hash
+	if err := sess.Check(recipe); err != nil {
+		return flagError(err)
 	}
-
-	sched, changed, err := studio.ApplySchedule(l.Scheduler, recipe.Schedule)
-	if err != nil {
-		return fmt.Errorf("schedule: %w", err)
-	}
-	if changed && !f.quiet {
-		was := studio.ScheduleOf(l.Scheduler)
+	if _, changed, _ := studio.ApplySchedule(sess.Scheduler(), recipe.Schedule); changed && !f.quiet {
+		was, now := info.Trained, recipe.Schedule
 		fmt.Fprintf(stderr, "warning: schedule %s T=%d β %g→%g differs from the model's training schedule %s T=%d β %g→%g\n",
-			recipe.Schedule.Kind, recipe.Schedule.T, recipe.Schedule.BetaStart, recipe.Schedule.BetaEnd, was.Kind, was.T, was.BetaStart, was.BetaEnd)
+			now.Kind, now.T, now.BetaStart, now.BetaEnd, was.Kind, was.T, was.BetaStart, was.BetaEnd)
 	}
-	h, w := cfg.SampleSize[0], cfg.SampleSize[1]
-	job := &studio.Job{
-		Recipe: recipe, Model: l.Model, Scheduler: sched,
-		Shape: diffusion.Shape{N: 1, C: cfg.InChannels, H: h, W: w}, Batch: f.batch,
-		Conditional: cfg.HasClasses(), Null: cfg.NullClass,
-	}
-	if recipe.Class != nil && (*recipe.Class < 0 || (cfg.NumClassEmbeds > 0 && *recipe.Class >= cfg.NumClassEmbeds)) {
-		return fmt.Errorf("--class %d: the model has class labels 0–%d", *recipe.Class, cfg.NumClassEmbeds-1)
-	}
-	if !(f.memoryGiB > 0 && f.memoryGiB <= 1<<20) {
-		return fmt.Errorf("--memory-budget %v: must be a positive number of GiB", f.memoryGiB)
-	}
-	if f.set["batch"] && f.batch < 1 {
-		return fmt.Errorf("--batch %d: must be at least 1", f.batch)
-	}
+	batch := f.batch
 	if !f.set["batch"] {
-		if job.Batch, err = defaultBatch(cfg); err != nil {
-			return err
-		}
+		batch = sess.DefaultBatch()
 	}
-	// Classifier-free guidance runs the batch twice over in one pass.
-	passN := min(job.Batch, recipe.Count)
-	if recipe.Class != nil && recipe.Guidance != 1 {
-		passN *= 2
+	if err := sess.CheckBatch(recipe, batch, int64(f.memoryGiB*(1<<30))); err != nil {
+		return fmt.Errorf("--batch %d: %w (or raise --memory-budget)", batch, err)
 	}
-	if err := unet.CheckActivations(cfg, passN, h, w, int64(f.memoryGiB*(1<<30))); err != nil {
-		return fmt.Errorf("--batch %d: %w (or raise --memory-budget)", job.Batch, err)
-	}
+	opt := studio.StartOptions{Batch: batch}
+	var mask image.Image
 	if recipe.Inpaint != nil {
-		known, err := inpaintInputs(ctx, f, recipe.Inpaint, cfg.InChannels, h, w, stderr)
-		if err != nil {
+		if opt.Inputs, err = inpaintInputs(ctx, f, recipe.Inpaint, embeddedMask); err != nil {
 			return err
 		}
-		job.Known = known
-	}
-	sampler, err := job.NewSampler()
-	if err != nil {
-		return err
-	}
-	events := len(sampler.Plan())
-	if f.chain != "" {
-		job.KeepEvery = f.every
-		if job.KeepEvery <= 0 {
-			job.KeepEvery = max(1, events/40)
-		}
+		mask = opt.Inputs.Mask
 	}
 	fmt.Fprintf(stderr, "seed %d\n", recipe.Seed)
 	if !f.quiet {
-		job.Progress = newProgress(stderr, isTerminal(stderr)).update
+		opt.Progress = newProgress(stderr, isTerminal(stderr)).update
 	}
-	res, err := job.Run(ctx)
+	run, err := sess.Start(ctx, recipe, opt)
+	if err != nil {
+		return flagError(err)
+	}
+	if n := run.Notice(); n != "" && !f.quiet {
+		fmt.Fprintln(stderr, "notice:", n)
+	}
+	res, err := run.Wait()
 	if err != nil {
 		return err
 	}
 	if !f.quiet && isTerminal(stderr) {
 		fmt.Fprintln(stderr)
 	}
-	return writeOutputs(f, recipe, res, job.Shape, stdout)
+	return writeOutputs(ctx, f, run, res, mask, stdout)
 }
 
-// defaultBatch sizes batches by the activations of one sample, computed
-// from the config: small models sample many images per pass (far faster per
-// image), large ones one.
-func defaultBatch(cfg unet.Config) (int, error) {
-	per, err := unet.ActivationBytes(cfg, 1, cfg.SampleSize[0], cfg.SampleSize[1])
-	if err != nil {
-		return 0, err
-	}
-	return int(max(1, min(32, (64<<20)/max(1, per)))), nil
-}
-
-func recipeFromPNG(ctx context.Context, path string) (studio.Recipe, error) {
+func recipeFromPNG(ctx context.Context, path string) (studio.Recipe, image.Image, error) {
 	b, err := safeio.ReadFile(ctx, path, imageio.MaxImageBytes)
 	if err != nil {
-		return studio.Recipe{}, fmt.Errorf("--from: %w", err)
+		return studio.Recipe{}, nil, fmt.Errorf("--from: %w", err)
 	}
-	text, err := imageio.ReadPNGText(bytes.NewReader(b))
+	r, mask, err := studio.ReadPNG(b)
 	if err != nil {
-		return studio.Recipe{}, fmt.Errorf("--from %s: %w", path, err)
+		return r, nil, fmt.Errorf("--from %s: %w", path, err)
 	}
-	p, ok := text["parameters"]
-	if !ok {
-		return studio.Recipe{}, fmt.Errorf("--from %s: the PNG carries no recipe (no \"parameters\" text chunk)", path)
-	}
-	r, err := studio.DecodeRecipe(p)
-	if err == nil {
-		err = r.Validate()
-	}
-	if err != nil {
-		return r, fmt.Errorf("--from %s: %w", path, err)
-	}
-	return r, nil
+	return r, mask, nil
 }
 
-func recipeFromFlags(f *sampleFlags, l *unet.Loaded) (studio.Recipe, error) {
-	r := studio.Recipe{Sampler: f.sampler, Steps: f.steps, Eta: f.eta, Seed: f.seed, Count: f.count}
-	if math.IsNaN(f.eta) || f.eta < 0 || f.eta > 1 {
-		return r, fmt.Errorf("--eta %v: must lie in [0, 1]", f.eta)
+func recipeFromFlags(f *sampleFlags, sess *studio.Session) (studio.Recipe, error) {
+	r := sess.DefaultRecipe(f.sampler)
+	r.Eta, r.Count = f.eta, f.count
+	if f.set["seed"] {
+		r.Seed = f.seed
 	}
-	if f.count < 1 {
-		return r, fmt.Errorf("--count %d: must be at least 1", f.count)
-	}
-	if !f.set["seed"] {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return r, err
-		}
-		r.Seed = binary.LittleEndian.Uint64(b[:]) >> 1 // keep it friendly to tools that read int64
+	if f.set["steps"] {
+		r.Steps = f.steps
 	}
 	if f.set["class"] {
 		c := f.class
 		r.Class = &c
-		r.Guidance = 1
-		if l.Model.Config.NullClass >= 0 {
-			r.Guidance = 2 // what the default model's class agreement was measured at
-		}
+		r.Guidance = sess.DefaultGuidance()
 	}
 	if f.set["guidance"] {
-		if math.IsNaN(f.guidance) || f.guidance < 0 || f.guidance > 50 {
-			return r, fmt.Errorf("--guidance %v: must lie in [0, 50]", f.guidance)
-		}
 		r.Guidance = f.guidance
 	}
-	if f.sampler != studio.DDPM && f.sampler != studio.DDIM {
-		return r, fmt.Errorf("--sampler %q: want ddpm or ddim", f.sampler)
-	}
-	r.Schedule = studio.ScheduleOf(l.Scheduler)
 	if f.set["schedule"] || f.set["beta-start"] || f.set["beta-end"] || f.set["timesteps"] {
 		if r.Schedule.Kind == string(diffusion.Explicit) {
 			r.Schedule = studio.Schedule{Kind: string(diffusion.Linear), BetaStart: 1e-4, BetaEnd: 0.02, T: r.Schedule.T}
@@ -506,58 +417,42 @@ func flagError(err error) error {
 	return err
 }
 
-// inpaintInputs loads the image and mask, checks they match, fits them to
-// the model and verifies them against a reproduced recipe's hashes.
-func inpaintInputs(ctx context.Context, f *sampleFlags, in *studio.Inpaint, c, h, w int, stderr io.Writer) (*diffusion.Known, error) {
-	imgPath, maskPath := resolveBesides(f.from, in.Image), resolveBesides(f.from, in.Mask)
+// inpaintInputs loads the image and mask files (a reproduced recipe's mask
+// may come from its PNG instead), each read once so that its hash is of
+// the very bytes decoded.
+func inpaintInputs(ctx context.Context, f *sampleFlags, in *studio.Inpaint, embeddedMask image.Image) (studio.Inputs, error) {
+	var out studio.Inputs
+	imgPath := resolveBesides(f.from, in.Image)
 	if f.set["image"] {
 		imgPath = f.image
 	}
-	if f.set["mask"] {
-		maskPath = f.mask
-	}
-	// Each file is read once: the hash is of the very bytes decoded.
 	img, imgBytes, err := imageio.LoadContext(ctx, imgPath)
 	if err != nil {
-		return nil, fmt.Errorf("--image: %w", err)
+		return out, fmt.Errorf("--image: %w", err)
 	}
-	mask, maskBytes, err := imageio.LoadContext(ctx, maskPath)
-	if err != nil {
-		return nil, fmt.Errorf("--mask: %w", err)
-	}
-	imgHash, maskHash := studio.HashBytes(imgBytes), studio.HashBytes(maskBytes)
-	if f.from != "" {
-		if imgHash != in.ImageHash {
-			return nil, fmt.Errorf("the image %s (sha256 %.12s…) is not the one the recipe used (%.12s…)", imgPath, imgHash, in.ImageHash)
+	out.Image, out.ImageFileHash = img, studio.HashBytes(imgBytes)
+	switch {
+	case f.set["mask"] || embeddedMask == nil:
+		maskPath := resolveBesides(f.from, in.Mask)
+		if f.set["mask"] {
+			maskPath = f.mask
 		}
-		if maskHash != in.MaskHash {
-			return nil, fmt.Errorf("the mask %s (sha256 %.12s…) is not the one the recipe used (%.12s…)", maskPath, maskHash, in.MaskHash)
+		mask, maskBytes, err := imageio.LoadContext(ctx, maskPath)
+		if err != nil {
+			return out, fmt.Errorf("--mask: %w", err)
 		}
+		out.Mask, out.MaskFileHash = mask, studio.HashBytes(maskBytes)
+	default:
+		out.Mask = embeddedMask // the PNG carries it
 	}
-	in.Image, in.Mask, in.ImageHash, in.MaskHash = recordedPath(imgPath), recordedPath(maskPath), imgHash, maskHash
-	if img.Bounds().Size() != mask.Bounds().Size() {
-		return nil, fmt.Errorf("mask %s is %v but image %s is %v: they must be the same size", maskPath, mask.Bounds().Size(), imgPath, img.Bounds().Size())
-	}
-	fitted, resized := imageio.Fit(img, w, h)
-	fittedMask, _ := imageio.Fit(mask, w, h)
-	if resized && !f.quiet {
-		fmt.Fprintf(stderr, "notice: image and mask resized from %dx%d to the model's %dx%d\n", img.Bounds().Dx(), img.Bounds().Dy(), w, h)
-	}
-	x, err := imageio.FromImage(fitted, c, h, w)
-	if err != nil {
-		return nil, err
-	}
-	return &diffusion.Known{Image: x, Mask: imageio.MaskFromImage(fittedMask, in.InvertMask)}, nil
+	return out, nil
 }
 
-func writeOutputs(f *sampleFlags, r studio.Recipe, res *studio.Result, shape diffusion.Shape, stdout io.Writer) error {
-	imgs := make([]image.Image, len(res.Samples))
-	for i, s := range res.Samples {
-		img, err := imageio.ToImage(s, shape.C, shape.H, shape.W)
-		if err != nil {
-			return err
-		}
-		imgs[i] = img
+func writeOutputs(ctx context.Context, f *sampleFlags, run *studio.Run, res *studio.Result, mask image.Image, stdout io.Writer) error {
+	r := run.Recipe()
+	imgs, err := studio.SamplePictures(res)
+	if err != nil {
+		return err
 	}
 	if f.outdir != "" {
 		if err := os.MkdirAll(f.outdir, 0o755); err != nil {
@@ -567,7 +462,7 @@ func writeOutputs(f *sampleFlags, r studio.Recipe, res *studio.Result, shape dif
 			one := r
 			one.First, one.Count = r.First+i, 1
 			path := filepath.Join(f.outdir, fmt.Sprintf("sample-%05d.png", r.First+i))
-			if err := writePNG(path, img, one); err != nil {
+			if err := writePNG(path, img, one, mask); err != nil {
 				return err
 			}
 		}
@@ -577,17 +472,17 @@ func writeOutputs(f *sampleFlags, r studio.Recipe, res *studio.Result, shape dif
 		if out == "" {
 			out = "sample.png"
 		}
-		img := imgs[0]
-		if len(imgs) > 1 {
-			img = imageio.Grid(imgs, int(math.Ceil(math.Sqrt(float64(len(imgs))))), 2)
-		}
-		if err := writePNG(out, img, r); err != nil {
+		if err := writePNG(out, studio.GridOf(imgs), r, mask); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", out)
 	}
 	if f.chain != "" {
-		if err := writeChain(f.chain, res.Chain, shape); err != nil {
+		every := f.every
+		if every <= 0 {
+			every = max(1, len(run.Plan())/40)
+		}
+		if err := writeChain(ctx, f.chain, run, every); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", f.chain)
@@ -595,66 +490,24 @@ func writeOutputs(f *sampleFlags, r studio.Recipe, res *studio.Result, shape dif
 	return nil
 }
 
-func writePNG(path string, img image.Image, r studio.Recipe) error {
+func writePNG(path string, img image.Image, r studio.Recipe, mask image.Image) error {
 	if !strings.EqualFold(filepath.Ext(path), ".png") {
 		return fmt.Errorf("%s: output images are PNG files; name it *.png", path)
 	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		return imageio.EncodePNG(w, img, map[string]string{"parameters": r.Encode(), "Software": r.Program})
-	})
+	return atomicfile.Write(path, func(w io.Writer) error { return studio.WritePNG(w, img, r, mask) })
 }
 
-// chainPairs renders each recorded denoising frame of sample 0 as (x_t,
-// x̂_0), ending with the final sample beside itself.
-func chainPairs(c *diffusion.Chain, shape diffusion.Shape) ([][2]image.Image, error) {
-	per := shape.SampleLen()
-	var pairs [][2]image.Image
-	add := func(a, b []float32) error {
-		xt, err := imageio.ToImage(a[:per], shape.C, shape.H, shape.W)
-		if err != nil {
-			return err
-		}
-		x0, err := imageio.ToImage(b[:per], shape.C, shape.H, shape.W)
-		if err != nil {
-			return err
-		}
-		pairs = append(pairs, [2]image.Image{xt, x0})
-		return nil
-	}
-	for _, fr := range c.Frames {
-		if fr.Event.Kind == diffusion.Denoise {
-			if err := add(fr.X, fr.X0); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := add(c.Final, c.Final); err != nil {
-		return nil, err
-	}
-	return pairs, nil
-}
-
-func writeChain(path string, c *diffusion.Chain, shape diffusion.Shape) error {
-	pairs, err := chainPairs(c, shape)
+func writeChain(ctx context.Context, path string, run *studio.Run, every int) error {
+	pairs, err := studio.ChainPairs(ctx, run, 0, every)
 	if err != nil {
 		return err
 	}
-	scale := max(1, 128/max(shape.H, shape.W))
+	scale := studio.ChainScale(run.Shape())
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".gif":
-		// Each frame: x_t on the left, the predicted x̂_0 on the right.
-		frames := make([]image.Image, len(pairs))
-		for i, p := range pairs {
-			frames[i] = imageio.Scale(imageio.Grid(p[:], 2, 1), scale)
-		}
-		return atomicfile.Write(path, func(w io.Writer) error { return imageio.WriteGIF(w, frames, 8) })
+		return atomicfile.Write(path, func(w io.Writer) error { return studio.WriteChainGIF(w, pairs, scale) })
 	case ".png":
-		// A strip: one column per recorded step, x_t above x̂_0.
-		cols := make([]image.Image, len(pairs))
-		for i, p := range pairs {
-			cols[i] = imageio.Grid(p[:], 1, 1)
-		}
-		strip := imageio.Scale(imageio.Grid(cols, len(cols), 1), max(1, scale/2))
+		strip := studio.ChainStrip(pairs, scale/2)
 		return atomicfile.Write(path, func(w io.Writer) error { return imageio.EncodePNG(w, strip, nil) })
 	}
 	return fmt.Errorf("--chain %s: want a .gif or .png file", path)
@@ -699,17 +552,12 @@ func (p *progress) update(done, total int) {
 	}
 }
 
-// recordedPath is how a recipe records a path the user gave: relative paths
-// as given (cleaned), absolute ones by their base name, so that no user or
-// folder name leaks into a shared PNG.
+// recordedPath is studio.RecordedPath, leaving the embedded model's names be.
 func recordedPath(p string) string {
-	if p == "" || studio.IsEmbedded(p) {
+	if studio.IsEmbedded(p) {
 		return p
 	}
-	if filepath.IsAbs(p) {
-		return filepath.Base(p)
-	}
-	return filepath.Clean(p)
+	return studio.RecordedPath(p)
 }
 
 // resolveBesides finds a recipe's relative path: beside the PNG that

@@ -327,8 +327,15 @@ func TestInpainting(t *testing.T) {
 	// Changing the mask after the fact is caught.
 	mask.SetGray(0, 0, color.Gray{255})
 	writeImage(t, filepath.Join(dir, "mask.png"), mask)
-	if r := run(t, dir, "sample", "--from", "repaint.png", "--model", m, "--out", "x.png"); r.code == 0 || !strings.Contains(r.stderr, "the mask mask.png") {
+	if r := run(t, dir, "sample", "--from", "repaint.png", "--model", m, "--mask", "mask.png", "--out", "x.png"); r.code == 0 || !strings.Contains(r.stderr, "the mask") {
 		t.Errorf("changed mask accepted: %d %q", r.code, r.stderr)
+	}
+	// Without --mask the PNG's own embedded mask reproduces the inpainting,
+	// whatever happened to mask.png.
+	os.Remove(filepath.Join(dir, "mask.png"))
+	mustRun(t, dir, "sample", "--from", "repaint.png", "--model", m, "--out", "again-repaint.png", "--quiet")
+	if a, b := readFile(t, filepath.Join(dir, "repaint.png")), readFile(t, filepath.Join(dir, "again-repaint.png")); !bytes.Equal(a, b) {
+		t.Error("the embedded mask did not reproduce the PNG byte for byte")
 	}
 }
 
@@ -364,7 +371,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 			t.Errorf("%v: exit 0", c.args)
 			continue
 		}
-		msg := strings.TrimSpace(r.stderr)
+		msg := errorLines(r.stderr)
 		if strings.Contains(msg, "\n") || strings.Contains(msg, "goroutine") || !strings.Contains(msg, c.want) {
 			t.Errorf("%v: stderr %q, want one line mentioning %q", c.args, msg, c.want)
 		}
@@ -455,7 +462,7 @@ func TestClassesAndGuidance(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2"}, "pass --class"},
+		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2"}, "no null class"},
 		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "3", "--guidance", "2"}, "no null class"},
 		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "12"}, "0–9"},
 		{[]string{"sample", "--model", model(t, "tiny_gray16"), "--class", "1"}, "not class-conditional"},
@@ -565,7 +572,7 @@ func TestEmbeddedNameCannotBeShadowed(t *testing.T) {
 	folderHash := studio.HashBytes(weights)
 
 	mustRun(t, dir, "sample", "--model", "default", "--sampler", "ddim", "--steps", "2", "--seed", "1", "--out", "f.png", "--quiet")
-	if rec := recipeOf(t, filepath.Join(dir, "f.png")); rec.Model != "default" || rec.ModelHash != folderHash {
+	if rec := recipeOf(t, filepath.Join(dir, "f.png")); rec.Model != "./default" || rec.ModelHash != folderHash {
 		t.Errorf("--model default: recipe model %q hash %.12s, want the folder (%.12s)", rec.Model, rec.ModelHash, folderHash)
 	}
 	mustRun(t, dir, "sample", "--model", "./"+studio.EmbeddedModel, "--sampler", "ddim", "--steps", "2", "--seed", "1", "--out", "g.png", "--quiet")
@@ -652,5 +659,106 @@ func TestScheduleCSV(t *testing.T) {
 	}
 	if r := run(t, t.TempDir(), "schedule", "--schedule", "karras"); r.code != 1 || !strings.Contains(r.stderr, "karras") {
 		t.Errorf("bad kind: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// errorLines drops progress lines ("loading …", "seed …") from stderr.
+func errorLines(stderr string) string {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if !strings.HasPrefix(l, "loading ") && !strings.HasPrefix(l, "seed ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestFromReproducesStudioPictures: PNGs that the app writes through studio
+// for an edited schedule, a painted mask and a fork are reproduced byte for
+// byte by `sample --from`.
+func TestFromReproducesStudioPictures(t *testing.T) {
+	dir := t.TempDir()
+	m := model(t, "tiny_gray16")
+	sess, err := studio.Open(context.Background(), m, studio.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, r studio.Recipe, in studio.Inputs, fork func(*studio.Run) *studio.Run) {
+		t.Helper()
+		run, err := sess.Start(context.Background(), r, studio.StartOptions{Inputs: in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fork != nil {
+			if _, err := run.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			run = fork(run)
+		}
+		res, err := run.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pics, err := studio.SamplePictures(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := studio.WritePNG(&b, studio.GridOf(pics), run.Recipe(), in.Mask); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An edited schedule: a hand-made list of betas.
+	r := sess.DefaultRecipe(studio.DDIM)
+	r.Steps, r.Seed = 6, 3
+	betas := make([]float64, 200)
+	for i := range betas {
+		betas[i] = 2e-4 + 0.05*float64(i)/200
+	}
+	r.Schedule = studio.Schedule{Kind: "explicit", T: 200, Betas: betas}
+	write("schedule.png", r, studio.Inputs{}, nil)
+	// A mask painted in memory over an image that is also a file.
+	img := image.NewGray(image.Rect(0, 0, 16, 16))
+	mask := image.NewGray(image.Rect(0, 0, 16, 16))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+		if i/16 < 8 {
+			mask.Pix[i] = 255
+		}
+	}
+	writeImage(t, filepath.Join(dir, "digit.png"), img)
+	r = sess.DefaultRecipe(studio.DDIM)
+	r.Steps, r.Seed = 6, 4
+	r.Sampler = studio.RePaint
+	r.Inpaint = &studio.Inpaint{Method: studio.RePaint, JumpLength: 2, JumpNSample: 2, Image: "digit.png", Mask: "painted"}
+	write("inpaint.png", r, studio.Inputs{Image: img, Mask: mask}, nil)
+	// A fork with a new seed and sampler from frame 7 of a DDPM run.
+	r = sess.DefaultRecipe(studio.DDPM)
+	r.Steps, r.Seed, r.Count = 20, 5, 2
+	write("fork.png", r, studio.Inputs{}, func(parent *studio.Run) *studio.Run {
+		seed, ddim, steps := uint64(9), studio.DDIM, 4
+		f, err := sess.Fork(context.Background(), parent, 7, studio.Changes{Seed: &seed, Sampler: &ddim, Steps: &steps}, studio.StartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	})
+	for _, name := range []string{"schedule.png", "inpaint.png", "fork.png"} {
+		mustRun(t, dir, "sample", "--from", name, "--model", m, "--out", "re-"+name, "--quiet")
+		if !bytes.Equal(readFile(t, filepath.Join(dir, name)), readFile(t, filepath.Join(dir, "re-"+name))) {
+			t.Errorf("%s: --from did not reproduce its bytes", name)
+		}
 	}
 }

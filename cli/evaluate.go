@@ -70,7 +70,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		}
 		images = append(images, x)
 		class := -1
-		if r, err := recipeFromPNG(context.Background(), f); err == nil && r.Class != nil {
+		if r, _, err := recipeFromPNG(context.Background(), f); err == nil && r.Class != nil {
 			class = *r.Class
 		}
 		want = append(want, class)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/studio"
@@ -73,40 +72,36 @@ func runClassGrid(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := writableDir(filepath.Dir(*out), false); err != nil {
 		return fmt.Errorf("--out %s: %w", *out, err)
 	}
-	l, err := loadModelContext(ctx, *model, "cpu", unet.LoadOptions{})
+	sess, err := studio.Open(ctx, *model, studio.OpenOptions{Backend: studio.BackendCPU})
 	if err != nil {
 		return err
 	}
-	cfg := l.Model.Config
-	if !cfg.HasClasses() || cfg.NumClassEmbeds == 0 {
+	info := sess.Info()
+	if !info.Conditional || info.Classes == 0 {
 		return errors.New("classgrid: the model is not class-conditional")
 	}
-	classes := cfg.NumClassEmbeds
-	if cfg.NullClass >= 0 {
+	classes := info.Classes
+	if info.NullClass >= 0 {
 		classes--
 	}
-	h, w := cfg.SampleSize[0], cfg.SampleSize[1]
 	var imgs []image.Image
 	for c := 0; c < classes; c++ {
 		class := c
-		job := &studio.Job{
-			Recipe:    studio.Recipe{Sampler: studio.DDIM, Steps: *steps, Seed: *seed, Count: *per, Class: &class, Guidance: *guidance},
-			Model:     l.Model,
-			Scheduler: l.Scheduler,
-			Shape:     diffusion.Shape{N: 1, C: cfg.InChannels, H: h, W: w}, Batch: *per,
-			Conditional: true, Null: cfg.NullClass,
+		r := sess.DefaultRecipe(studio.DDIM)
+		r.Steps, r.Seed, r.Count, r.Class, r.Guidance = *steps, *seed, *per, &class, *guidance
+		run, err := sess.Start(ctx, r, studio.StartOptions{Batch: *per})
+		if err != nil {
+			return flagError(err)
 		}
-		res, err := job.Run(ctx)
+		res, err := run.Wait()
 		if err != nil {
 			return err
 		}
-		for _, s := range res.Samples {
-			img, err := imageio.ToImage(s, cfg.InChannels, h, w)
-			if err != nil {
-				return err
-			}
-			imgs = append(imgs, img)
+		pics, err := studio.SamplePictures(res)
+		if err != nil {
+			return err
 		}
+		imgs = append(imgs, pics...)
 		fmt.Fprintf(stderr, "class %d done\n", c)
 	}
 	grid := imageio.Scale(imageio.Grid(imgs, *per, 2), *scale)

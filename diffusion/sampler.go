@@ -165,7 +165,7 @@ type DDPM struct {
 	settings  predictionSettings
 	variance  VarianceType
 	timesteps []int
-	stride    int // T div N: diffusers 0.31 steps from t to t − T div N
+	stride    int     // T div N: diffusers 0.31 steps from t to t − T div N
 	plan      []Event // an explicit plan (SetPlan), overriding timesteps
 	z         []float32
 }

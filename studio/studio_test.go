@@ -1,6 +1,8 @@
 package studio
 
 import (
+	"context"
+	"image"
 	"math"
 	"strings"
 	"testing"
@@ -70,19 +72,23 @@ func FuzzDecodeRecipe(f *testing.F) {
 		if r.Count > MaxCount || r.First < 0 || r.First+r.Count > MaxSampleIndex || math.IsNaN(r.Guidance) {
 			t.Fatalf("Validate admitted %+v", r)
 		}
-		sched, _, err := ApplySchedule(diffusion.DefaultSchedulerConfig(), r.Schedule)
-		if err != nil {
+		if _, _, err := ApplySchedule(diffusion.DefaultSchedulerConfig(), r.Schedule); err != nil {
 			t.Fatalf("a valid recipe's schedule: %v", err)
 		}
-		job := &Job{Recipe: r, Scheduler: sched, Shape: diffusion.Shape{N: 1, C: 1, H: 2, W: 2}, Batch: 1, Null: -1}
+		sess := fuzzSession(t)
+		if sess.Check(r) != nil || r.Fork != nil {
+			return
+		}
+		var in Inputs
 		if r.Inpaint != nil {
-			job.Known = &diffusion.Known{Image: make([]float32, 4), Mask: []float32{1, 0, 0, 1}}
+			r.Inpaint.ImageHash, r.Inpaint.MaskHash = "", ""
+			in = Inputs{Image: image.NewGray(image.Rect(0, 0, 4, 4)), Mask: image.NewGray(image.Rect(0, 0, 4, 4))}
 		}
-		smp, err := job.NewSampler()
+		run, err := sess.newRun(context.Background(), r, StartOptions{Batch: 1, Inputs: in})
 		if err != nil {
-			t.Fatalf("a valid recipe gives no sampler: %v", err)
+			t.Fatalf("a checked recipe gives no run: %v", err)
 		}
-		if n := len(smp.Plan()); n < 1 || n > MaxEvents {
+		if n := len(run.plan); n < 1 || n > MaxEvents {
 			t.Fatalf("plan of %d events", n)
 		}
 	})

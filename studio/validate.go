@@ -85,6 +85,38 @@ func (r Recipe) Validate() error {
 			return err
 		}
 	}
+	if r.Fork != nil {
+		depth := 0
+		for q := r.Fork; q != nil && q.Parent != nil; q = q.Parent.Fork {
+			if depth++; depth > MaxForkDepth {
+				return fieldErr("fork", depth, "forks nest deeper than %d", MaxForkDepth)
+			}
+		}
+		return r.Fork.validate(r)
+	}
+	return nil
+}
+
+// MaxForkDepth bounds how many forks a recipe may stack.
+const MaxForkDepth = 64
+
+func (f *Fork) validate(child Recipe) error {
+	p := f.Parent
+	if p == nil {
+		return fieldErr("fork.parent", nil, "a fork needs its parent recipe")
+	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("fork parent: %w", err)
+	}
+	if f.At < 0 || f.At >= MaxEvents {
+		return fieldErr("fork.at", f.At, "must lie in 0…%d", MaxEvents-1)
+	}
+	if p.ModelHash != child.ModelHash || p.Count != child.Count || p.First != child.First || !p.Schedule.Equal(child.Schedule) {
+		return fieldErr("fork", "parent", "a fork keeps its parent's model, samples and schedule")
+	}
+	if child.Inpaint != nil || p.Inpaint != nil {
+		return fieldErr("fork", "inpaint", "forks of inpainting runs are not supported")
+	}
 	return nil
 }
 
@@ -93,6 +125,14 @@ func (s Schedule) validate() error {
 		return fieldErr("schedule.timesteps", s.T, "must lie in 2…%d", MaxTimesteps)
 	}
 	if s.Kind == string(diffusion.Explicit) {
+		if s.Betas != nil {
+			if len(s.Betas) != s.T {
+				return fieldErr("schedule.betas", len(s.Betas), "lists %d betas for %d timesteps", len(s.Betas), s.T)
+			}
+			if _, err := diffusion.FromBetas(s.Betas); err != nil {
+				return fieldErr("schedule.betas", "…", "%v", err)
+			}
+		}
 		return nil
 	}
 	kind, err := diffusion.ParseKind(s.Kind)

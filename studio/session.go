@@ -1,0 +1,312 @@
+package studio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/ddpmstudio/ddpmstudio/assets"
+	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/unet"
+)
+
+// Backends a session may run on.
+const (
+	BackendAuto = "auto"
+	BackendCPU  = "cpu"
+	BackendGL   = "gl"
+)
+
+// ErrNoGL is returned for the gl backend until the OpenGL backend exists.
+var ErrNoGL = errors.New("the OpenGL compute backend is not built yet; use the cpu backend")
+
+// OpenOptions adjust how a model is opened.
+type OpenOptions struct {
+	Backend        string // auto (default), cpu or gl
+	AllowNonFinite bool   // accept NaN/Inf weights (refused by default)
+}
+
+// ModelInfo describes an opened model, as data.
+type ModelInfo struct {
+	Name    string // as recipes record it: EmbeddedModel or the folder path
+	Weights string // the weights file, for messages
+	Hash    string // SHA-256 of the weights file's bytes
+	Params  int
+	Height  int
+	Width   int
+	// Channels of a sample; OutChannels is 2·Channels for learned variance.
+	Channels, OutChannels int
+	// Classes is the number of class labels (0: unconditional); NullClass
+	// is the label used for "no class" (classifier-free guidance), or −1.
+	Classes   int
+	NullClass int
+	// Conditional is true when the model takes class labels at all.
+	Conditional bool
+	// Trained is the schedule the model was trained with (its
+	// scheduler_config.json, or diffusers' defaults when HasScheduler is false).
+	Trained      Schedule
+	HasScheduler bool
+	FLOPs        float64 // per forward pass at batch 1
+	Backend      string  // the backend in use
+	BackendNote  string  // why it was chosen, when auto had to choose
+}
+
+// Session is an opened model: the one engine object the CLI and the app
+// hold. See the package documentation for what may run concurrently.
+type Session struct {
+	info   ModelInfo
+	loaded *unet.Loaded
+	model  *lockedModel
+
+	mu     sync.Mutex
+	active *Run
+}
+
+// ErrBusy is returned by Start and Fork while another run is active.
+var ErrBusy = errors.New("a run is already in progress on this model")
+
+// Open loads the model folder dir ("" or EmbeddedModel: the embedded
+// default model) and returns its session. Reading honours ctx.
+func Open(ctx context.Context, dir string, opt OpenOptions) (*Session, error) {
+	backend, note, err := chooseBackend(opt.Backend)
+	if err != nil {
+		return nil, err
+	}
+	var l *unet.Loaded
+	name := ModelName(dir)
+	if IsEmbedded(dir) {
+		fsys, ok := assets.DefaultModel()
+		if !ok {
+			return nil, errors.New("this build has no embedded default model; open a diffusers UNet2DModel folder")
+		}
+		l, err = unet.LoadFS(fsys, EmbeddedModel, unet.NewCPU())
+		name = EmbeddedModel
+	} else {
+		l, err = unet.LoadContext(ctx, dir, unet.NewCPU(), unet.LoadOptions{AllowNonFinite: opt.AllowNonFinite})
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := NewSession(l, name)
+	s.info.Backend, s.info.BackendNote = backend, note
+	return s, nil
+}
+
+// chooseBackend resolves the backend setting. auto takes the CPU until a
+// hardware GL backend exists, and says so.
+func chooseBackend(b string) (string, string, error) {
+	switch b {
+	case "", BackendAuto:
+		return BackendCPU, "auto: the CPU (no GL backend in this build)", nil
+	case BackendCPU:
+		return BackendCPU, "", nil
+	case BackendGL:
+		return "", "", ErrNoGL
+	}
+	return "", "", fmt.Errorf("backend %q: want auto, cpu or gl", b)
+}
+
+// NewSession wraps an already loaded model (name as recipes should record it).
+func NewSession(l *unet.Loaded, name string) *Session {
+	c := l.Model.Config
+	info := ModelInfo{
+		Name: name, Weights: l.Folder.Weights, Hash: l.WeightsHash, Params: l.Model.ParamCount(),
+		Height: c.SampleSize[0], Width: c.SampleSize[1], Channels: c.InChannels, OutChannels: c.OutChannels,
+		Classes: c.NumClassEmbeds, NullClass: c.NullClass, Conditional: c.HasClasses(),
+		Trained: ScheduleOf(l.Scheduler), HasScheduler: l.HasScheduler,
+		FLOPs: l.Model.FLOPs(c.SampleSize[0], c.SampleSize[1]), Backend: BackendCPU,
+	}
+	return &Session{info: info, loaded: l, model: &lockedModel{m: l.Model}}
+}
+
+// Info describes the model.
+func (s *Session) Info() ModelInfo { return s.info }
+
+// Scheduler is the model's scheduler config (as trained).
+func (s *Session) Scheduler() diffusion.SchedulerConfig { return s.loaded.Scheduler }
+
+// Loaded is the loaded model folder (for export and the CLI's info).
+func (s *Session) Loaded() *unet.Loaded { return s.loaded }
+
+// Shape is the shape of one sample.
+func (s *Session) Shape() diffusion.Shape {
+	return diffusion.Shape{N: 1, C: s.info.Channels, H: s.info.Height, W: s.info.Width}
+}
+
+// RandomSeed draws a seed from the operating system, kept below 2⁶³ so
+// that tools reading int64 show it unchanged.
+func RandomSeed() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return binary.LittleEndian.Uint64(b[:]) >> 1
+}
+
+// DefaultRecipe is the recipe a new run starts from: the sampler given
+// (DDPM over every training step, DDIM or others in at most 50), η 0, a
+// random seed, one sample, the model's trained schedule, unconditional.
+func (s *Session) DefaultRecipe(sampler string) Recipe {
+	r := Recipe{Program: "DDPM Studio " + Version, Model: s.info.Name, ModelHash: s.info.Hash,
+		Sampler: sampler, Seed: RandomSeed(), Count: 1, Schedule: s.info.Trained}
+	if sampler == DDPM {
+		r.Steps = r.Schedule.T
+	} else {
+		r.Steps = min(50, r.Schedule.T)
+	}
+	return r
+}
+
+// DefaultGuidance is the guidance scale a class request gets unless it says
+// otherwise: 2 for a model trained with a null class (what the embedded
+// model's class agreement was measured at), else 1 (no guidance).
+func (s *Session) DefaultGuidance() float64 {
+	if s.info.NullClass >= 0 {
+		return 2
+	}
+	return 1
+}
+
+// Check validates r for this model: Recipe.Validate, then the class and
+// guidance against the model's labels, and the schedule against the model.
+func (s *Session) Check(r Recipe) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if _, _, err := s.schedulerFor(r); err != nil {
+		return err
+	}
+	_, _, err := s.conditioning(r)
+	return err
+}
+
+// schedulerFor is the model's scheduler config with the recipe's schedule.
+func (s *Session) schedulerFor(r Recipe) (diffusion.SchedulerConfig, bool, error) {
+	sc, changed, err := ApplySchedule(s.loaded.Scheduler, r.Schedule)
+	if err != nil {
+		return sc, false, &FieldError{Field: "schedule", Value: r.Schedule.Kind, Why: err.Error()}
+	}
+	return sc, changed, nil
+}
+
+// conditioning resolves the recipe's class and guidance against the model:
+// the denoiser to call and the label every sample gets.
+func (s *Session) conditioning(r Recipe) (diffusion.Denoiser, int, error) {
+	var model diffusion.Denoiser = s.model
+	null := s.info.NullClass
+	if !s.info.Conditional {
+		if r.Class != nil {
+			return nil, 0, &FieldError{Field: "class", Value: *r.Class, Why: "this model is not class-conditional"}
+		}
+		if r.Guidance != 0 && r.Guidance != 1 {
+			return nil, 0, &FieldError{Field: "guidance", Value: r.Guidance, Why: "this model is not class-conditional"}
+		}
+		return model, 0, nil
+	}
+	if r.Class == nil {
+		if null < 0 {
+			return nil, 0, &FieldError{Field: "class", Value: "none", Why: "this class-conditional model has no null class: pass a class"}
+		}
+		if r.Guidance != 0 && r.Guidance != 1 {
+			return nil, 0, &FieldError{Field: "guidance", Value: r.Guidance, Why: "guidance needs a class"}
+		}
+		return model, null, nil
+	}
+	c := *r.Class
+	if s.info.Classes > 0 {
+		labels := s.info.Classes
+		if null >= 0 {
+			labels-- // the null class is not a class to ask for
+		}
+		if c < 0 || c >= labels {
+			return nil, 0, &FieldError{Field: "class", Value: c, Why: fmt.Sprintf("the model has class labels 0–%d", labels-1)}
+		}
+	}
+	g := r.Guidance // 0 is a valid scale: the null-class prediction alone
+	if g == 1 {
+		return model, c, nil
+	}
+	if null < 0 {
+		return nil, 0, &FieldError{Field: "guidance", Value: g, Why: "this model has no null class to guide against"}
+	}
+	return &diffusion.Guided{Model: model, Null: null, Scale: g}, c, nil
+}
+
+// DefaultBatch sizes batches by the activations of one sample, computed
+// from the config: small models sample many images per pass (far faster
+// per image), large ones one.
+func (s *Session) DefaultBatch() int {
+	c := s.loaded.Model.Config
+	per, err := unet.ActivationBytes(c, 1, c.SampleSize[0], c.SampleSize[1])
+	if err != nil {
+		return 1
+	}
+	return int(max(1, min(32, (64<<20)/max(1, per))))
+}
+
+// CheckBatch refuses a batch whose activations exceed budget bytes
+// (unet.DefaultActivationBudget when ≤ 0); guidance doubles the batch.
+func (s *Session) CheckBatch(r Recipe, batch int, budget int64) error {
+	n := min(batch, r.Count)
+	if r.Class != nil && r.Guidance != 1 {
+		n *= 2
+	}
+	return unet.CheckActivations(s.loaded.Model.Config, n, s.info.Height, s.info.Width, budget)
+}
+
+// Describe is the model's description as text, for `info`.
+func (s *Session) Describe() string {
+	l := s.loaded
+	c := l.Model.Config
+	var b strings.Builder
+	fmt.Fprintf(&b, "model        %s\n", l.Folder.Config)
+	fmt.Fprintf(&b, "sample       %d×%d, %d channel(s) in, %d out", c.SampleSize[0], c.SampleSize[1], c.InChannels, c.OutChannels)
+	if c.OutChannels == 2*c.InChannels {
+		b.WriteString(" (learned variance)")
+	}
+	fmt.Fprintf(&b, "\nblocks       %v channels, %d layers per block\n", c.BlockOutChannels, c.LayersPerBlock)
+	fmt.Fprintf(&b, "down         %s\nup           %s\n", strings.Join(c.DownBlockTypes, ", "), strings.Join(c.UpBlockTypes, ", "))
+	if c.HasClasses() {
+		fmt.Fprintf(&b, "classes      %d", c.NumClassEmbeds)
+		if c.NullClass >= 0 {
+			fmt.Fprintf(&b, " (label %d is the null class: classifier-free guidance)", c.NullClass)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "parameters   %d\n", s.info.Params)
+	fmt.Fprintf(&b, "FLOPs        %.3g GFLOP per forward at batch 1\n", s.info.FLOPs/1e9)
+	sc := l.Scheduler
+	src := l.Folder.Scheduler
+	if !l.HasScheduler {
+		src = "none in the folder; diffusers' DDPM defaults"
+	}
+	sch := s.info.Trained
+	fmt.Fprintf(&b, "scheduler    %s (%s)\n", sc.ClassName, src)
+	fmt.Fprintf(&b, "schedule     %s, T=%d, β %g → %g\n", sch.Kind, sch.T, sch.BetaStart, sch.BetaEnd)
+	fmt.Fprintf(&b, "variance     %s, prediction %s, clip_sample %v (range %g), spacing %s\n", sc.VarianceType, sc.PredictionType, sc.ClipSample, sc.ClipSampleRange, sc.TimestepSpacing)
+	fmt.Fprintf(&b, "backend      %s\n", s.info.Backend)
+	return b.String()
+}
+
+// lockedModel lets runs and frame recomputations share one model, one
+// forward pass at a time (the model reuses its activation buffers).
+type lockedModel struct {
+	mu sync.Mutex
+	m  *unet.Model
+}
+
+func (l *lockedModel) Predict(ctx context.Context, x []float32, shape diffusion.Shape, t []int, classes []int) ([]float32, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out, err := l.m.Predict(ctx, x, shape, t, classes)
+	if err != nil {
+		return nil, err
+	}
+	// The model reuses its output buffer on the next call, which may come
+	// from another goroutine once the lock is released.
+	return append([]float32(nil), out...), nil
+}
