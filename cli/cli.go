@@ -30,6 +30,7 @@ import (
 const Usage = `DDPM Studio %s — sampling from denoising diffusion probabilistic models
 
 Usage:
+  ddpmstudio                     open the studio window (needs a display)
   ddpmstudio sample [flags]      sample, inpaint, export the chain (see ddpmstudio sample -h)
   ddpmstudio info [--model DIR]  describe a diffusers UNet2DModel folder (default: the embedded model)
   ddpmstudio train [flags]       train a UNet2DModel (see ddpmstudio train -h)
@@ -39,8 +40,6 @@ Usage:
   ddpmstudio schedule [--model DIR | --schedule K --timesteps T --beta-start B --beta-end E] [--csv]
                                  print a β schedule (a summary, or every t as CSV)
   ddpmstudio version             print the version
-
-The graphical studio is not built yet.
 `
 
 // Exit statuses after a signal, as a shell reports them: 128 + the signal.

@@ -333,3 +333,27 @@ func ReadPNGText(r io.Reader) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// PaintSample writes one sample (C = 1 grey or C = 3 RGB, values in
+// [−1, 1]) into dst with its top-left corner at (x0, y0), as opaque pixels
+// mapped as DDPMPipeline maps them. It allocates nothing: the live view
+// calls it for every frame it shows. Channels other than 1 and 3 show the
+// first channel as grey.
+func PaintSample(dst *image.RGBA, x0, y0 int, x []float32, c, h, w int) {
+	hw := h * w
+	for y := 0; y < h; y++ {
+		row := dst.Pix[(y0+y)*dst.Stride+4*x0:]
+		for i := 0; i < w; i++ {
+			p := y*w + i
+			var r, g, b uint8
+			if c == 3 {
+				r, g, b = To8Bit(x[p]), To8Bit(x[hw+p]), To8Bit(x[2*hw+p])
+			} else {
+				r = To8Bit(x[p])
+				g, b = r, r
+			}
+			o := 4 * i
+			row[o], row[o+1], row[o+2], row[o+3] = r, g, b, 255
+		}
+	}
+}

@@ -75,6 +75,8 @@ type Recipe struct {
 	// Class is the requested class label of a class-conditional model (nil:
 	// unconditional, the null class) and Guidance the classifier-free
 	// guidance scale applied with it.
+	// Clip overrides the model's clip_sample (nil: as the model says).
+	Clip     *bool   `json:"clip_sample,omitempty"`
 	Class    *int    `json:"class,omitempty"`
 	Guidance float64 `json:"guidance,omitempty"`
 	// Fork, for a run forked from another, is the parent recipe and the

@@ -126,6 +126,11 @@ func NewSession(l *unet.Loaded, name string) *Session {
 // Info describes the model.
 func (s *Session) Info() ModelInfo { return s.info }
 
+// Curves evaluates a schedule for plots and read-outs.
+func (s *Session) Curves(sch Schedule) (*Curves, error) {
+	return ScheduleCurves(sch, s.loaded.Scheduler)
+}
+
 // Scheduler is the model's scheduler config (as trained).
 func (s *Session) Scheduler() diffusion.SchedulerConfig { return s.loaded.Scheduler }
 
@@ -189,6 +194,9 @@ func (s *Session) schedulerFor(r Recipe) (diffusion.SchedulerConfig, bool, error
 	sc, changed, err := ApplySchedule(s.loaded.Scheduler, r.Schedule)
 	if err != nil {
 		return sc, false, &FieldError{Field: "schedule", Value: r.Schedule.Kind, Why: err.Error()}
+	}
+	if r.Clip != nil {
+		sc.ClipSample = *r.Clip
 	}
 	return sc, changed, nil
 }
