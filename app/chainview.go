@@ -16,10 +16,10 @@ import (
 
 // Panels of the chain view, left to right.
 const (
-	PanelXT = iota // the noisy x_t
-	PanelX0        // the predicted clean image x̂_0
-	PanelEps       // the model output ε̂
-	PanelNoise     // the noise the step drew
+	PanelXT    = iota // the noisy x_t
+	PanelX0           // the predicted clean image x̂_0
+	PanelEps          // the model output ε̂
+	PanelNoise        // the noise the step drew
 	numPanels
 )
 

@@ -374,4 +374,3 @@ func TestMainWindowImage(t *testing.T) {
 	s.progressLabel.SetText("done")
 	test.AssertImageMatches(t, "main_window.png", w.Canvas().Capture())
 }
-
