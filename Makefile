@@ -2,13 +2,18 @@
 GO ?= go
 
 # Debian/Ubuntu packages: the cgo toolchain, the X11/GL headers Fyne builds
-# against, and Xvfb + Mesa (llvmpipe) for the GUI and GL tests.
+# against, Xvfb + Mesa (llvmpipe) for the GUI and GL tests, and xdotool +
+# ImageMagick to drive the real window and take screenshots in the tests.
 DEB_PACKAGES := gcc pkg-config libc6-dev \
 	libgl1-mesa-dev libegl1-mesa-dev libgles2-mesa-dev \
 	libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xauth mesa-utils libgl1-mesa-dri
+	xvfb xauth mesa-utils libgl1-mesa-dri xdotool imagemagick
 
-.PHONY: deps run test bench fuzz
+# fyne.Do everywhere, whatever folder the binary runs from (FyneApp.toml's
+# migration is otherwise read from beside the executable).
+export GOFLAGS := -tags=migrated_fynedo
+
+.PHONY: deps run build test bench fuzz package screenshot
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -20,10 +25,21 @@ deps:
 		echo "deps: missing packages; run:"; echo "  sudo apt-get install -y" $$missing; exit 1; \
 	fi
 
-# Draws 16 digits from the embedded default model into samples.png (the
-# GUI will take this target over when it exists).
+# Opens the studio window on the embedded model.
 run: deps
-	$(GO) run . sample --sampler ddim --steps 50 --count 16 --seed 1 --out samples.png
+	$(GO) run .
+
+build: deps
+	$(GO) build -o ddpmstudio .
+
+# An installable desktop package (icon, FyneApp.toml metadata), with the
+# fyne tool from the module proxy.
+package: deps
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -icon assets/icon.png --release
+
+# Re-takes docs/screenshot.png: the window under Xvfb, mid-chain.
+screenshot: build
+	scripts/screenshot.sh docs/screenshot.png
 
 # The whole suite runs under the race detector (about 4 min on 2 cores,
 # against ~40 s without it): the engine is concurrent and the GUI will be.

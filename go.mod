@@ -50,3 +50,7 @@ require (
 	golang.org/x/text v0.28.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+// Fyne logs a spurious error under LANG=C.UTF-8 through this module's
+// original; see internal/golocale/locale.go.
+replace github.com/jeandeaual/go-locale => ./internal/golocale

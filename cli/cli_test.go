@@ -762,3 +762,21 @@ func TestFromReproducesStudioPictures(t *testing.T) {
 		}
 	}
 }
+
+// TestNoStrayLinesUnderCUTF8: the GUI toolkit linked into the binary must
+// not log anything when a command runs under LANG=C.UTF-8 (Debian's and
+// Docker's default), or every one-line error would gain a second line.
+func TestNoStrayLinesUnderCUTF8(t *testing.T) {
+	for _, lang := range []string{"C.UTF-8", "C", "POSIX", "en_US.UTF-8", ""} {
+		cmd := exec.Command(binary, "version")
+		cmd.Env = append(os.Environ(), "LANG="+lang, "LC_ALL=", "LC_MESSAGES=", "LANGUAGE=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("LANG=%q: stderr %q", lang, stderr.String())
+		}
+	}
+}
