@@ -8,6 +8,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -684,15 +685,23 @@ func (s *Studio) Generate() {
 	if s.sess == nil {
 		return
 	}
+	if r, ok := s.nextRecipe(); ok {
+		s.startRun(r, nil, -1, studio.Changes{})
+	}
+}
+
+// nextRecipe is the panels' recipe for a new run or fork, with the seed
+// rolled first unless it is locked; a bad setting is an error dialog.
+func (s *Studio) nextRecipe() (studio.Recipe, bool) {
 	if !s.lockCheck.Checked {
 		s.RollSeed()
 	}
 	r, err := s.Recipe()
 	if err != nil {
 		s.showError(err)
-		return
+		return r, false
 	}
-	s.startRun(r, nil, -1, studio.Changes{})
+	return r, true
 }
 
 // Start runs a recipe as a new history entry (what Generate and opening a
@@ -843,12 +852,8 @@ func (s *Studio) ForkHere() {
 	if at < 0 {
 		return
 	}
-	if !s.lockCheck.Checked {
-		s.RollSeed()
-	}
-	want, err := s.Recipe()
-	if err != nil {
-		s.showError(err)
+	want, ok := s.nextRecipe()
+	if !ok {
 		return
 	}
 	p := e.run.Recipe()
@@ -1168,26 +1173,7 @@ func (s *Studio) saveDialog() {
 		s.showError(errors.New("generate a picture first (or wait for it to finish)"))
 		return
 	}
-	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-		if err != nil || wc == nil {
-			if err != nil {
-				s.showError(err)
-			}
-			return
-		}
-		defer wc.Close()
-		var b bytes.Buffer
-		if err := s.WritePNG(&b); err != nil {
-			s.showError(err)
-			return
-		}
-		if _, err := wc.Write(b.Bytes()); err != nil {
-			s.showError(err)
-		}
-	}, s.win)
-	d.SetFileName(fmt.Sprintf("ddpm-seed%d.png", s.current.run.Recipe().Seed))
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
-	d.Show()
+	s.saveAs(fmt.Sprintf("ddpm-seed%d.png", s.current.run.Recipe().Seed), s.WritePNG)
 }
 
 func (s *Studio) exportDialog(kind string) {
@@ -1195,10 +1181,16 @@ func (s *Studio) exportDialog(kind string) {
 		s.showError(errors.New("generate a chain first"))
 		return
 	}
-	ext := ".png"
+	name := "chain.png"
 	if kind == "gif" {
-		ext = ".gif"
+		name = "chain.gif"
 	}
+	s.saveAs(name, func(w io.Writer) error { return s.WriteChain(w, kind) })
+}
+
+// saveAs asks for a file and writes it. The bytes are made in memory first,
+// so a failure leaves no half-written file behind.
+func (s *Studio) saveAs(name string, write func(io.Writer) error) {
 	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
 		if err != nil || wc == nil {
 			if err != nil {
@@ -1208,7 +1200,7 @@ func (s *Studio) exportDialog(kind string) {
 		}
 		defer wc.Close()
 		var b bytes.Buffer
-		if err := s.WriteChain(&b, kind); err != nil {
+		if err := write(&b); err != nil {
 			s.showError(err)
 			return
 		}
@@ -1216,7 +1208,8 @@ func (s *Studio) exportDialog(kind string) {
 			s.showError(err)
 		}
 	}, s.win)
-	d.SetFileName("chain" + ext)
+	d.SetFileName(name)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{filepath.Ext(name)}))
 	d.Show()
 }
 

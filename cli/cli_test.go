@@ -394,11 +394,16 @@ func TestScheduleOverrideWarns(t *testing.T) {
 	}
 }
 
-func TestInterruptLeavesNoFiles(t *testing.T) {
-	dir := t.TempDir()
+// signalAfter runs the binary in dir, sends sig once a stderr line
+// contains marker, and returns the exit status and every stderr line.
+// stderr is read on one goroutine and handed over through a channel, so
+// nothing is shared without synchronisation; a run that ignores the signal
+// is killed at the test's time limit and fails the test.
+func signalAfter(t *testing.T, dir, marker string, sig syscall.Signal, args ...string) (int, []string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "sample", "--model", model(t, "cifar_like32"), "--sampler", "ddpm", "--seed", "1", "--out", "never.png", "--chain", "never.gif")
+	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -407,8 +412,6 @@ func TestInterruptLeavesNoFiles(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Read stderr on one goroutine only; the test sees its lines through a
-	// channel, so nothing is shared without synchronisation.
 	lines := make(chan string, 64)
 	go func() {
 		defer close(lines)
@@ -420,11 +423,11 @@ func TestInterruptLeavesNoFiles(t *testing.T) {
 	var all []string
 	for line := range lines {
 		all = append(all, line)
-		if strings.Contains(line, "seed") {
-			break // sampling is under way
+		if strings.Contains(line, marker) {
+			break
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	for line := range lines {
@@ -432,11 +435,24 @@ func TestInterruptLeavesNoFiles(t *testing.T) {
 	}
 	err = cmd.Wait()
 	if ctx.Err() != nil {
-		t.Fatalf("the run did not stop after SIGINT (killed after the test's time limit); stderr %q", all)
+		t.Fatalf("%v: did not stop after %v (killed at the test's time limit); stderr %q", args, sig, all)
 	}
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit %v, stderr %q", err, all)
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), all
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, all
+}
+
+func TestInterruptLeavesNoFiles(t *testing.T) {
+	dir := t.TempDir()
+	// "seed" is printed when sampling starts.
+	code, all := signalAfter(t, dir, "seed", syscall.SIGINT,
+		"sample", "--model", model(t, "cifar_like32"), "--sampler", "ddpm", "--seed", "1", "--out", "never.png", "--chain", "never.gif")
+	if code != 130 {
+		t.Fatalf("exit %d, stderr %q", code, all)
 	}
 	if !strings.Contains(strings.Join(all, "\n"), "interrupted") {
 		t.Errorf("stderr %q", all)

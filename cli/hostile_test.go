@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	bin "encoding/binary"
@@ -272,43 +271,9 @@ func TestSignalsDuringLoading(t *testing.T) {
 		code int
 	}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}} {
 		t.Run(c.sig.String(), func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, binary, "sample", "--model", name, "--out", "never.png")
-			cmd.Dir = dir
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := make(chan string, 16)
-			go func() {
-				defer close(lines)
-				sc := bufio.NewScanner(stderr)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-			}()
-			var all []string
-			for line := range lines {
-				all = append(all, line)
-				if strings.Contains(line, "loading") {
-					break
-				}
-			}
-			cmd.Process.Signal(c.sig)
-			for line := range lines {
-				all = append(all, line)
-			}
-			err = cmd.Wait()
-			if ctx.Err() != nil {
-				t.Fatalf("did not stop; stderr %q", all)
-			}
-			ee, ok := err.(*exec.ExitError)
-			if !ok || ee.ExitCode() != c.code {
-				t.Fatalf("exit %v, want %d; stderr %q", err, c.code, all)
+			code, all := signalAfter(t, dir, "loading", c.sig, "sample", "--model", name, "--out", "never.png")
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, c.code, all)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "never.png")); err == nil {
 				t.Error("wrote never.png")
@@ -346,25 +311,8 @@ func TestResumeRestoresStoredOptions(t *testing.T) {
 	args := []string{"train", "--data", "data", "--config", "cfg.json", "--steps", "300", "--batch", "3", "--checkpoint-every", "100", "--warmup", "10", "--lr", "0.003", "--seed", "5"}
 	mustRun(t, dir, append(args, "--out", "full")...)
 	// The same run, interrupted once it is under way.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append(args, "--out", "part")...)
-	cmd.Dir = dir
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() && !strings.HasPrefix(sc.Text(), "training ") {
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	for sc.Scan() {
-	}
-	if err := cmd.Wait(); err == nil {
-		t.Fatal("the run finished before the interrupt; make it longer")
+	if code, all := signalAfter(t, dir, "training ", syscall.SIGINT, append(args, "--out", "part")...); code == 0 {
+		t.Fatalf("the run finished before the interrupt; make it longer (stderr %q)", all)
 	}
 	meta, err := train.ReadStateMeta(filepath.Join(dir, "part"))
 	if err != nil || meta.Step >= 300 {

@@ -22,16 +22,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", "", "output folder: checkpoints, loss.csv, loss.png, samples.png")
 	resume := fs.Bool("resume", false, "continue the run whose training_state.safetensors is in --out, with its stored options")
 	override := fs.Bool("override", false, "with --resume: let the training flags given here replace the stored options")
-	fs.IntVar(&o.Steps, "steps", o.Steps, "total optimizer steps")
-	fs.IntVar(&o.Batch, "batch", o.Batch, "images per step")
-	fs.Float64Var(&o.LR, "lr", o.LR, "peak learning rate (AdamW, warm-up then cosine decay)")
-	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "warm-up steps")
-	fs.Float64Var(&o.EMA, "ema", o.EMA, "EMA decay of the exported weights")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of initialisation and data order")
-	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", o.CheckpointEvery, "steps between checkpoints")
-	fs.IntVar(&o.SampleEvery, "sample-every", o.SampleEvery, "steps between sample grids (default: at checkpoints)")
-	fs.Float64Var(&o.LabelDropout, "label-dropout", o.LabelDropout, "probability of the null class (classifier-free guidance)")
-	fs.BoolVar(&o.HFlip, "hflip", o.HFlip, "random horizontal flips (not for digits)")
+	bindTrainingFlags(fs, &o)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -98,16 +89,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// trainingFlags are the flags stored in a run's state, with how to read
-// each from stored options.
-var trainingFlags = map[string]func(train.StoredOptions) any{
-	"steps": func(s train.StoredOptions) any { return s.Steps }, "batch": func(s train.StoredOptions) any { return s.Batch },
-	"lr": func(s train.StoredOptions) any { return s.LR }, "warmup": func(s train.StoredOptions) any { return s.Warmup },
-	"ema": func(s train.StoredOptions) any { return s.EMA }, "seed": func(s train.StoredOptions) any { return s.Seed },
-	"checkpoint-every": func(s train.StoredOptions) any { return s.CheckpointEvery },
-	"sample-every":     func(s train.StoredOptions) any { return s.SampleEvery },
-	"label-dropout":    func(s train.StoredOptions) any { return s.LabelDropout },
-	"hflip":            func(s train.StoredOptions) any { return s.HFlip },
+// bindTrainingFlags defines the flags that a run stores in its state on
+// o's fields. Resuming binds them a second time on the stored options, so
+// the two can be compared and overridden by name.
+func bindTrainingFlags(fs *flag.FlagSet, o *train.Options) {
+	fs.IntVar(&o.Steps, "steps", o.Steps, "total optimizer steps")
+	fs.IntVar(&o.Batch, "batch", o.Batch, "images per step")
+	fs.Float64Var(&o.LR, "lr", o.LR, "peak learning rate (AdamW, warm-up then cosine decay)")
+	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "warm-up steps")
+	fs.Float64Var(&o.EMA, "ema", o.EMA, "EMA decay of the exported weights")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of initialisation and data order")
+	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", o.CheckpointEvery, "steps between checkpoints")
+	fs.IntVar(&o.SampleEvery, "sample-every", o.SampleEvery, "steps between sample grids (default: at checkpoints)")
+	fs.Float64Var(&o.LabelDropout, "label-dropout", o.LabelDropout, "probability of the null class (classifier-free guidance)")
+	fs.BoolVar(&o.HFlip, "hflip", o.HFlip, "random horizontal flips (not for digits)")
 }
 
 // resumeOptions restores a run's stored options. A training flag given on
@@ -121,60 +116,23 @@ func resumeOptions(fs *flag.FlagSet, out string, flags train.Options, override b
 	if !meta.HasOptions {
 		return flags, nil // a state file from before options were stored
 	}
-	stored := meta.Options
-	given := storedOf(flags)
+	o := meta.Options.Apply(flags)
+	storedFS := flag.NewFlagSet("stored", flag.ContinueOnError)
+	bindTrainingFlags(storedFS, &o)
 	var firstErr error
 	fs.Visit(func(f *flag.Flag) {
-		get, ok := trainingFlags[f.Name]
-		if !ok || firstErr != nil {
-			return
+		st := storedFS.Lookup(f.Name)
+		if st == nil || firstErr != nil {
+			return // not a training flag
 		}
-		if g, s := get(given), get(stored); g != s && !override {
-			firstErr = fmt.Errorf("train --resume: --%s %v differs from the run's stored %v; resuming uses the stored options (add --override to change them)", f.Name, g, s)
+		given, stored := f.Value.String(), st.Value.String()
+		switch {
+		case given == stored:
+		case override:
+			firstErr = storedFS.Set(f.Name, given)
+		default:
+			firstErr = fmt.Errorf("train --resume: --%s %s differs from the run's stored %s; resuming uses the stored options (add --override to change them)", f.Name, given, stored)
 		}
 	})
-	if firstErr != nil {
-		return flags, firstErr
-	}
-	o := stored.Apply(flags)
-	if override {
-		fs.Visit(func(f *flag.Flag) {
-			if _, ok := trainingFlags[f.Name]; ok {
-				o = overrideOne(o, flags, f.Name)
-			}
-		})
-	}
-	return o, nil
-}
-
-func storedOf(o train.Options) train.StoredOptions {
-	return train.StoredOptions{Steps: o.Steps, Batch: o.Batch, Warmup: o.Warmup, CheckpointEvery: o.CheckpointEvery, SampleEvery: o.SampleEvery,
-		LR: o.LR, EMA: o.EMA, ClipNorm: o.ClipNorm, LabelDropout: o.LabelDropout, HFlip: o.HFlip, Seed: o.Seed}
-}
-
-// overrideOne copies the named flag's value from flags into o.
-func overrideOne(o, flags train.Options, name string) train.Options {
-	switch name {
-	case "steps":
-		o.Steps = flags.Steps
-	case "batch":
-		o.Batch = flags.Batch
-	case "lr":
-		o.LR = flags.LR
-	case "warmup":
-		o.Warmup = flags.Warmup
-	case "ema":
-		o.EMA = flags.EMA
-	case "seed":
-		o.Seed = flags.Seed
-	case "checkpoint-every":
-		o.CheckpointEvery = flags.CheckpointEvery
-	case "sample-every":
-		o.SampleEvery = flags.SampleEvery
-	case "label-dropout":
-		o.LabelDropout = flags.LabelDropout
-	case "hflip":
-		o.HFlip = flags.HFlip
-	}
-	return o
+	return o, firstErr
 }
