@@ -300,13 +300,17 @@ func (s *Studio) content() fyne.CanvasObject {
 		widget.NewButtonWithIcon("Open diffusers folder…", theme.FolderOpenIcon(), s.openModelDialog),
 		widget.NewButton("Embedded default model", func() { s.OpenModel("") }),
 		s.recentSel))
-	left := container.NewVScroll(container.NewVBox(modelCard, samplerCard, schedCard))
-	left.SetMinSize(fyne.NewSize(330, 200))
-	right := container.NewBorder(widget.NewLabelWithStyle("Runs", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.history)
+	left := container.NewVScroll(container.NewVBox(samplerCard, modelCard))
+	left.SetMinSize(fyne.NewSize(300, 200))
+	runs := container.NewBorder(widget.NewLabelWithStyle("Runs", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.history)
+	sched := container.NewVScroll(schedCard)
+	sched.SetMinSize(fyne.NewSize(320, 200))
+	right := container.NewVSplit(runs, sched)
+	right.Offset = 0.22
 	body := container.NewHSplit(left, container.NewHSplit(center, right))
-	body.Offset = 0.26
+	body.Offset = 0.22
 	inner := body.Trailing.(*container.Split)
-	inner.Offset = 0.8
+	inner.Offset = 0.66
 	return container.NewBorder(toolbar, s.status, nil, nil, body)
 }
 

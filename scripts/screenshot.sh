@@ -19,5 +19,5 @@ done
 sleep 2
 DISPLAY=$disp xdotool mousemove 640 400 key ctrl+Return
 sleep "$wait_s"
-DISPLAY=$disp import -window root "$out"
+DISPLAY=$disp import -window root -crop 1280x820+0+0 +repage "$out"
 echo "wrote $out"
