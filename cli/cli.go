@@ -167,7 +167,7 @@ func runInfo(args []string, w io.Writer) error {
 type sampleFlags struct {
 	model, sampler, schedule, out, outdir, chain, image, mask, inpaint, backend, from string
 	steps, timesteps, count, batch, every, jumpLength, jumpNSample                    int
-	memoryGiB                                                                         float64
+	memoryGiB, strength                                                               float64
 	eta, betaStart, betaEnd                                                           float64
 	seed                                                                              uint64
 	invertMask, quiet, allowNonFinite                                                 bool
@@ -197,6 +197,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	fs.IntVar(&f.every, "every", 0, "record every k-th step for --chain (default: about 40 frames)")
 	fs.StringVar(&f.image, "image", "", "image to inpaint (PNG or JPEG)")
 	fs.StringVar(&f.mask, "mask", "", "inpainting mask: white = regenerate, black = keep")
+	fs.Float64Var(&f.strength, "strength", 0, "with --image and no --mask: noise the image to strength·T and denoise it (image-to-image, SDEdit); 1 forgets the image")
 	fs.BoolVar(&f.invertMask, "invert-mask", false, "swap the mask's meaning")
 	fs.BoolVar(&f.allowNonFinite, "allow-nonfinite", false, "load a model whose weights hold NaN or Inf (refused by default)")
 	fs.StringVar(&f.inpaint, "inpaint", "repaint", "inpainting method: repaint or replace")
@@ -294,11 +295,22 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	opt := studio.StartOptions{Batch: batch}
 	var mask image.Image
-	if recipe.Inpaint != nil {
+	switch {
+	case recipe.Inpaint != nil:
 		if opt.Inputs, err = inpaintInputs(ctx, f, recipe.Inpaint, embeddedMask); err != nil {
 			return err
 		}
 		mask = opt.Inputs.Mask
+	case recipe.Init != nil:
+		path := resolveBesides(f.from, recipe.Init.Image)
+		if f.set["image"] {
+			path = f.image
+		}
+		img, b, err := imageio.LoadContext(ctx, path)
+		if err != nil {
+			return fmt.Errorf("--image: %w", err)
+		}
+		opt.Inputs = studio.Inputs{Image: img, ImageFileHash: studio.HashBytes(b)}
 	}
 	fmt.Fprintf(stderr, "seed %d\n", recipe.Seed)
 	if !f.quiet {
@@ -371,10 +383,15 @@ func recipeFromFlags(f *sampleFlags, sess *studio.Session) (studio.Recipe, error
 			r.Schedule.T = f.timesteps
 		}
 	}
-	if f.set["image"] != f.set["mask"] {
-		return r, errors.New("inpainting needs both --image and --mask")
+	if f.set["strength"] {
+		if !f.set["image"] || f.set["mask"] {
+			return r, errors.New("--strength goes with --image and no --mask (image-to-image)")
+		}
+		r.Init = &studio.Init{Image: recordedPath(f.image), Strength: f.strength}
+	} else if f.set["image"] != f.set["mask"] {
+		return r, errors.New("inpainting needs both --image and --mask (or --image with --strength for image-to-image)")
 	}
-	if f.set["image"] {
+	if f.set["image"] && f.set["mask"] {
 		in := &studio.Inpaint{Method: f.inpaint, Image: recordedPath(f.image), Mask: recordedPath(f.mask), InvertMask: f.invertMask}
 		switch f.inpaint {
 		case studio.RePaint:
@@ -402,7 +419,7 @@ var recipeFlags = map[string]string{
 	"sampler": "--sampler", "steps": "--steps", "eta": "--eta", "count": "--count", "guidance": "--guidance",
 	"class": "--class", "schedule.timesteps": "--timesteps", "schedule.kind": "--schedule",
 	"schedule": "--schedule/--beta-start/--beta-end/--timesteps", "inpaint.jump_length": "--jump-length",
-	"inpaint.jump_n_sample": "--jump-n-sample", "inpaint.method": "--inpaint",
+	"inpaint.jump_n_sample": "--jump-n-sample", "inpaint.method": "--inpaint", "init.strength": "--strength",
 }
 
 // flagError restates a recipe's field error in terms of the flag that set it.

@@ -796,3 +796,32 @@ func TestNoStrayLinesUnderCUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestImageToImage: --image with --strength noises the picture and denoises
+// it; the PNG's recipe reproduces it; strength 1 is the plain run.
+func TestImageToImage(t *testing.T) {
+	dir := t.TempDir()
+	m := model(t, "tiny_gray16")
+	img := image.NewGray(image.Rect(0, 0, 16, 16))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	writeImage(t, filepath.Join(dir, "pic.png"), img)
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "10", "--seed", "3", "--image", "pic.png", "--strength", "0.4", "--out", "half.png", "--quiet")
+	rec := recipeOf(t, filepath.Join(dir, "half.png"))
+	if rec.Init == nil || rec.Init.Strength != 0.4 || rec.Init.Image != "pic.png" || len(rec.Init.ImageHash) != 64 {
+		t.Fatalf("recipe init %+v", rec.Init)
+	}
+	mustRun(t, dir, "sample", "--from", "half.png", "--model", m, "--out", "again.png", "--quiet")
+	if !bytes.Equal(readFile(t, filepath.Join(dir, "half.png")), readFile(t, filepath.Join(dir, "again.png"))) {
+		t.Error("--from did not reproduce an image-to-image PNG")
+	}
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "10", "--seed", "3", "--image", "pic.png", "--strength", "1", "--out", "full.png", "--quiet")
+	mustRun(t, dir, "sample", "--model", m, "--sampler", "ddim", "--steps", "10", "--seed", "3", "--out", "plain.png", "--quiet")
+	if !samePixels(decode(t, filepath.Join(dir, "full.png")), decode(t, filepath.Join(dir, "plain.png"))) {
+		t.Error("strength 1 drew something else than the plain run")
+	}
+	if r := run(t, dir, "sample", "--model", m, "--image", "pic.png", "--strength", "1.5"); r.code != 1 || !strings.Contains(r.stderr, "--strength") {
+		t.Errorf("strength 1.5: exit %d %q", r.code, r.stderr)
+	}
+}

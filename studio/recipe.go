@@ -79,6 +79,8 @@ type Recipe struct {
 	Clip     *bool   `json:"clip_sample,omitempty"`
 	Class    *int    `json:"class,omitempty"`
 	Guidance float64 `json:"guidance,omitempty"`
+	// Init, for an image-to-image run, is the picture it starts from.
+	Init *Init `json:"init,omitempty"`
 	// Fork, for a run forked from another, is the parent recipe and the
 	// event of the parent's plan it continues from; Sampler, Steps (the
 	// remaining events), Eta, Seed, Class and Guidance are the fork's own.

@@ -151,6 +151,10 @@ func (s *Session) newRun(ctx context.Context, r Recipe, opt StartOptions) (*Run,
 	if err != nil {
 		return nil, err
 	}
+	if r.Init != nil {
+		in := *r.Init
+		r.Init = &in // prepareInit fills in the hash: not the caller's copy
+	}
 	var known *diffusion.Known
 	var notice string
 	if r.Inpaint != nil {
@@ -174,6 +178,13 @@ func (s *Session) newRun(ctx context.Context, r Recipe, opt StartOptions) (*Run,
 		return nil, err
 	}
 	run.plan = smp.Plan()
+	if r.Init != nil {
+		run.batch = r.Count // every sample starts from the picture in one pass
+		run.shape.N = r.Count
+		if err := run.prepareInit(opt.Inputs); err != nil {
+			return nil, err
+		}
+	}
 	run.ctx, run.cancel = context.WithCancel(ctx)
 	return run, nil
 }
@@ -463,6 +474,9 @@ func (r *Run) Frame(ctx context.Context, i int) (Frame, error) {
 		return Frame{}, fmt.Errorf("frame %d outside the plan of %d events", i, len(r.plan))
 	}
 	if i < r.start {
+		if r.parent == nil {
+			return Frame{}, fmt.Errorf("frame %d: the run starts at event %d", i, r.start)
+		}
 		return r.parent.Frame(ctx, i)
 	}
 	r.mu.Lock()

@@ -415,3 +415,71 @@ func TestPNGRoundTrips(t *testing.T) {
 }
 
 func bytesContains(s, sub string) bool { return bytes.Contains([]byte(s), []byte(sub)) }
+
+func testPicture() image.Image {
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = byte(30 * (i % 8))
+	}
+	return img
+}
+
+// TestNoisedIsTheForwardProcess: the Noise view's x_t is q(x_t | x_0) with
+// the seed's x_T noise, and an image-to-image run from a timestep starts
+// from exactly that state.
+func TestNoisedIsTheForwardProcess(t *testing.T) {
+	s := tinySession(t, 0)
+	img := testPicture()
+	x0, _, err := s.pictureTensor(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := make([]float32, 64)
+	diffusion.StreamNoise{Seed: 5, K: 0, Shape: s.Shape()}.Draw(0, eps)
+	sched, _ := diffusion.DefaultSchedulerConfig().Schedule()
+	for _, tt := range []int{0, 250, 600, 999} {
+		xt, ro, err := s.Noised(img, 5, tt, s.Info().Trained)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := float64(sched.AlphaBar(tt))
+		for i := range xt {
+			want := math.Sqrt(a)*float64(x0[i]) + math.Sqrt(1-a)*float64(eps[i])
+			if math.Abs(float64(xt[i])-want) > 1e-5 {
+				t.Fatalf("t=%d element %d: %v, want %v", tt, i, xt[i], want)
+			}
+		}
+		if math.Abs(ro.AlphaBar-a) > 1e-12 {
+			t.Errorf("t=%d: read-out ᾱ %v, want %v", tt, ro.AlphaBar, a)
+		}
+	}
+	r := recipeFor(s, DDPM, 50, 5, 1)
+	r.Init = &Init{Image: "pic.png", Strength: 0.5}
+	rn, _ := run(t, s, r, StartOptions{Inputs: Inputs{Image: img}})
+	start := rn.StartIndex()
+	t0 := rn.Plan()[start].T
+	if t0 > 500 || start == 0 || rn.Len() != 50 {
+		t.Fatalf("strength 0.5 starts at event %d (t=%d), %d recorded", start, t0, rn.Len())
+	}
+	want, _, _ := s.Noised(img, 5, t0, r.Schedule)
+	if !equalBits(frame(t, rn, start).X, want) {
+		t.Error("the run did not start from the Noise view's x_t")
+	}
+	if rn.Recipe().Init.ImageHash != ImageHash(img) {
+		t.Error("the recipe lacks the picture's hash")
+	}
+}
+
+func TestStrengthOneIsAnUnconditionalRun(t *testing.T) {
+	s := tinySession(t, 0)
+	r := recipeFor(s, DDIM, 12, 8, 2)
+	r.Eta = 1
+	_, plain := run(t, s, r, StartOptions{})
+	r.Init = &Init{Image: "pic.png", Strength: 1}
+	_, img2img := run(t, s, r, StartOptions{Inputs: Inputs{Image: testPicture()}})
+	for n := range plain.Samples {
+		if !equalBits(plain.Samples[n], img2img.Samples[n]) {
+			t.Fatalf("sample %d differs from the unconditional run", n)
+		}
+	}
+}

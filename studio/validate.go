@@ -85,6 +85,14 @@ func (r Recipe) Validate() error {
 			return err
 		}
 	}
+	if r.Init != nil {
+		if err := r.Init.validate(); err != nil {
+			return err
+		}
+		if r.Inpaint != nil || r.Fork != nil || r.Sampler == RePaint {
+			return fieldErr("init", r.Init.Image, "an image-to-image run is neither an inpainting nor a fork")
+		}
+	}
 	if r.Fork != nil {
 		depth := 0
 		for q := r.Fork; q != nil && q.Parent != nil; q = q.Parent.Fork {
@@ -175,6 +183,8 @@ func (in *Inpaint) validate(T, steps int) error {
 	}
 	return nil
 }
+
+func isAbs(p string) bool { return filepath.IsAbs(p) }
 
 func isHexHash(s string) bool {
 	if len(s) != 64 {
