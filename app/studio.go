@@ -107,6 +107,11 @@ type Studio struct {
 
 	status *widget.Label
 
+	tabs     *container.AppTabs
+	inpaint  *inpaintPanel
+	noise    *noisePanel
+	tplotPix *image.RGBA
+
 	cursor    int // timeline position: an event, or len(plan) for the final sample
 	follow    bool
 	playing   bool
@@ -120,6 +125,7 @@ type Studio struct {
 // entry is one run in the history.
 type entry struct {
 	run     *studio.Run
+	inputs  studio.Inputs // an inpainting's picture and mask, an image-to-image's picture
 	label   string
 	parent  *entry
 	curves  *studio.Curves
@@ -155,6 +161,9 @@ func New(a fyne.App, w fyne.Window, opt Options) *Studio {
 		s.setSession(sess, dir)
 	}
 	w.SetContent(s.content())
+	if s.sess != nil {
+		s.resetInputs()
+	}
 	s.installKeys()
 	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.dropped(uris) })
 	return s
@@ -277,7 +286,16 @@ func (s *Studio) content() fyne.CanvasObject {
 		container.NewHBox(s.homeBtn, s.prevBtn, s.playBtn, s.nextBtn, s.endBtn),
 		s.speedSel, s.timeline)
 	progressRow := container.NewBorder(nil, nil, nil, s.progressLabel, s.progress)
-	center := container.NewBorder(nil, container.NewVBox(s.tPlot, timelineRow, s.readout, progressRow), nil, nil, s.view)
+	s.tabs = container.NewAppTabs(
+		container.NewTabItem("Chain", s.view),
+		container.NewTabItem("Inpaint", s.buildInpaint()),
+		container.NewTabItem("Noise", s.buildNoise()))
+	s.tabs.OnSelected = func(t *container.TabItem) {
+		if t.Text == "Noise" {
+			s.showNoised()
+		}
+	}
+	center := container.NewBorder(nil, container.NewVBox(s.tPlot, timelineRow, s.readout, progressRow), nil, nil, s.tabs)
 
 	seedRow := container.NewBorder(nil, nil, nil, container.NewHBox(
 		widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), s.RollSeed),
@@ -326,6 +344,21 @@ func (s *Studio) installKeys() {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierControl}, func(fyne.Shortcut) { s.saveDialog() })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierControl}, func(fyne.Shortcut) { s.openDialog() })
 	c.SetOnTypedKey(s.TypedKey)
+	c.SetOnTypedRune(func(r rune) {
+		if s.inpaint == nil {
+			return
+		}
+		switch r {
+		case '[':
+			s.inpaint.brush.SetValue(s.inpaint.brush.Value - 0.5)
+		case ']':
+			s.inpaint.brush.SetValue(s.inpaint.brush.Value + 0.5)
+		}
+	})
+	// Ctrl+Z and Ctrl+Y reach us as Fyne's undo/redo shortcuts.
+	c.AddShortcut(&fyne.ShortcutUndo{}, func(fyne.Shortcut) { s.inpaint.painter.Undo() })
+	c.AddShortcut(&fyne.ShortcutRedo{}, func(fyne.Shortcut) { s.inpaint.painter.Redo() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift}, func(fyne.Shortcut) { s.inpaint.painter.Redo() })
 }
 
 // TypedKey handles the keys that are not shortcuts.
@@ -410,6 +443,7 @@ func (s *Studio) setSession(sess *studio.Session, dir string) {
 		s.classBox.Hide()
 	}
 	s.trained, _ = sess.Curves(s.info.Trained)
+	s.resetInputs()
 	s.ResetSchedule()
 	s.updateStatus()
 }
@@ -713,13 +747,22 @@ func (s *Studio) nextRecipe() (studio.Recipe, bool) {
 func (s *Studio) Start(r studio.Recipe) error { return s.startRun(r, nil, -1, studio.Changes{}) }
 
 func (s *Studio) startRun(r studio.Recipe, parent *entry, at int, c studio.Changes) error {
+	return s.launch(r, studio.Inputs{}, parent, at, c)
+}
+
+// startRunWith runs a recipe that needs pictures (inpainting, image-to-image).
+func (s *Studio) startRunWith(r studio.Recipe, in studio.Inputs) error {
+	return s.launch(r, in, nil, -1, studio.Changes{})
+}
+
+func (s *Studio) launch(r studio.Recipe, in studio.Inputs, parent *entry, at int, c studio.Changes) error {
 	if s.current != nil && !s.current.done {
 		s.current.run.Cancel()
 		s.current.run.Wait()
 	}
 	s.stopPlay()
-	e := &entry{parent: parent, started: time.Now()}
-	opt := studio.StartOptions{OnEvent: s.onEvent, WithEps: true, WithNoise: true, Batch: r.Count}
+	e := &entry{parent: parent, started: time.Now(), inputs: in}
+	opt := studio.StartOptions{OnEvent: s.onEvent, WithEps: true, WithNoise: true, Batch: r.Count, Inputs: in}
 	var run *studio.Run
 	var err error
 	if parent != nil {
@@ -985,8 +1028,12 @@ func (s *Studio) updateTimeline() {
 		return
 	}
 	m := float64(max(1, s.timelineMax()))
-	if s.timeline.Max != m {
-		s.timeline.Max = m
+	lo := 0.0
+	if s.current.parent == nil {
+		lo = float64(s.current.run.StartIndex()) // an image-to-image run starts part-way
+	}
+	if s.timeline.Max != m || s.timeline.Min != lo {
+		s.timeline.Min, s.timeline.Max = lo, m
 		s.timeline.Refresh()
 	}
 	s.updateTPlot()
@@ -1055,6 +1102,7 @@ func (s *Studio) showReadout(i int) {
 		s.readout.SetText(fmt.Sprintf("final sample x₀ · %d events", len(plan)))
 		return
 	}
+	s.drawTPlot()
 	ev := plan[i]
 	r := e.curves.At(ev.T)
 	kind := ""
@@ -1080,6 +1128,25 @@ func (s *Studio) updateTPlot() {
 		}
 	}
 	s.tPlot.Hidden = mono
+	s.drawTPlot()
+}
+
+// drawTPlot redraws the t-over-events strip with the cursor.
+func (s *Studio) drawTPlot() {
+	e := s.current
+	if e == nil || s.tPlot.Hidden {
+		return
+	}
+	if s.tplotPix == nil {
+		s.tplotPix = image.NewRGBA(image.Rect(0, 0, 600, 36))
+	}
+	T := 1000
+	if e.curves != nil {
+		T = e.curves.T
+	}
+	drawTPlot(s.tplotPix, e.run.Plan(), T, s.cursor)
+	s.tPlot.Image = s.tplotPix
+	s.tPlot.Refresh()
 }
 
 // TogglePlay starts or stops replaying the timeline (Space).
@@ -1150,7 +1217,11 @@ func (s *Studio) WritePNG(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return studio.WritePNG(w, studio.GridOf(pics), e.run.Recipe(), nil)
+	var mask image.Image
+	if e.run.Recipe().Inpaint != nil {
+		mask = e.inputs.Mask // carried in the PNG: the PNG alone reproduces it
+	}
+	return studio.WritePNG(w, studio.GridOf(pics), e.run.Recipe(), mask)
 }
 
 // WriteChain writes the current run's chain for the focused sample (or the
@@ -1263,20 +1334,37 @@ func (s *Studio) dropped(uris []fyne.URI) {
 
 // OpenRecipe restores every setting of a PNG's recipe and draws it again.
 func (s *Studio) OpenRecipe(b []byte) error {
-	r, _, err := studio.ReadPNG(b)
+	r, mask, err := studio.ReadPNG(b)
 	if err != nil {
 		return err
 	}
 	if r.ModelHash != s.info.Hash {
 		return fmt.Errorf("this picture was drawn by model %s (sha256 %.12s…); open that model first", r.Model, r.ModelHash)
 	}
-	if r.Inpaint != nil {
-		return errors.New("inpainting recipes open in the inpainting view (not yet available); use ddpmstudio sample --from")
+	var in studio.Inputs
+	if r.Inpaint != nil || r.Init != nil {
+		// The picture is named by its hash: it must be the one in the
+		// Inpaint tab (open it there first); the mask travels in the PNG.
+		want := ""
+		if r.Inpaint != nil {
+			want = r.Inpaint.ImageHash
+		} else {
+			want = r.Init.ImageHash
+		}
+		pic := s.inpaint.painter.Picture()
+		if studio.ImageHash(pic) != want {
+			return fmt.Errorf("this recipe starts from the picture %q: open it in the Inpaint tab first, then open the PNG again", recipeImage(r))
+		}
+		in.Image = pic
+		if mask != nil {
+			in.Mask = mask
+			s.inpaint.painter.SetMask(mask)
+		}
 	}
 	if r.Fork == nil {
 		s.SetRecipe(r)
 	}
-	return s.startRun(r, nil, -1, studio.Changes{})
+	return s.launch(r, in, nil, -1, studio.Changes{})
 }
 
 // ---- status and preferences ----
@@ -1346,4 +1434,14 @@ func (s *Studio) Close() {
 	s.stopPlay()
 	s.Cancel()
 	s.savePrefs()
+}
+
+func recipeImage(r studio.Recipe) string {
+	if r.Inpaint != nil {
+		return r.Inpaint.Image
+	}
+	if r.Init != nil {
+		return r.Init.Image
+	}
+	return ""
 }
