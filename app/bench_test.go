@@ -35,7 +35,7 @@ func BenchmarkPlotRedraw(b *testing.B) {
 func BenchmarkLiveView(b *testing.B) {
 	a := test.NewTempApp(b)
 	w := a.NewWindow("bench")
-	s := New(a, w, Options{})
+	s := New(a, w, Options{queueUI: true})
 	defer w.Close()
 	r := s.sess.DefaultRecipe(studio.DDPM)
 	r.Steps, r.Seed, r.Count = 100, 1, 4

@@ -51,33 +51,33 @@ func (s *Studio) buildInpaint() fyne.CanvasObject {
 	p.brush.SetValue(1.5)
 	p.brush.OnChanged = func(v float64) {
 		p.painter.Radius = v
-		p.brushLabel.SetText(fmt.Sprintf("brush %.1f px  ([ and ])", v))
+		p.brushLabel.SetText(fmt.Sprintf("brush %.1f px", v))
 	}
-	p.eraser = widget.NewCheck("eraser (or the right button)", func(on bool) { p.painter.Erase = on })
+	p.eraser = widget.NewCheck("eraser", func(on bool) { p.painter.Erase = on })
 	p.method = widget.NewRadioGroup([]string{"RePaint", "replace"}, nil)
 	p.method.Horizontal, p.method.Required = true, true
 	p.method.SetSelected("RePaint")
 	p.jumpLength, p.jumpSample = widget.NewEntry(), widget.NewEntry()
 	p.jumpLength.SetText("10")
-	p.jumpSample.SetText("4")
+	p.jumpSample.SetText("3")
 	p.notice = widget.NewLabel("Open a picture (or use the current result), paint over what to regenerate, press Inpaint.")
 	p.notice.Wrapping = fyne.TextWrapWord
-	tools := container.NewHBox(
+	files := container.NewHBox(
 		widget.NewButtonWithIcon("Open image…", theme.FolderOpenIcon(), s.openImageDialog),
 		widget.NewButton("Use current result", s.UseCurrentResult),
-		widget.NewButton("Fill", p.painter.Fill), widget.NewButton("Invert", p.painter.Invert),
-		widget.NewButton("Clear", p.painter.Clear),
-		widget.NewButtonWithIcon("", theme.ContentUndoIcon(), p.painter.Undo),
-		widget.NewButtonWithIcon("", theme.ContentRedoIcon(), p.painter.Redo),
 		widget.NewButton("Open mask…", s.openMaskDialog),
 		widget.NewButton("Save mask…", func() {
 			s.saveAs("mask.png", func(w io.Writer) error { return imageio.EncodePNG(w, p.painter.Mask(), nil) })
 		}))
-	settings := container.NewHBox(p.brushLabel, container.NewGridWrap(fyne.NewSize(140, 36), p.brush), p.eraser,
-		widget.NewSeparator(), p.method, widget.NewLabel("jump length"), container.NewGridWrap(fyne.NewSize(60, 36), p.jumpLength),
-		widget.NewLabel("resample"), container.NewGridWrap(fyne.NewSize(60, 36), p.jumpSample),
-		widget.NewButtonWithIcon("Inpaint", theme.MediaPlayIcon(), s.Inpaint))
-	return container.NewBorder(container.NewVBox(container.NewHScroll(tools), container.NewHScroll(settings)), p.notice, nil, nil, p.painter)
+	brush := container.NewHBox(p.brushLabel, container.NewGridWrap(fyne.NewSize(120, 36), p.brush), p.eraser,
+		widget.NewButton("Fill", p.painter.Fill), widget.NewButton("Invert", p.painter.Invert),
+		widget.NewButton("Clear", p.painter.Clear),
+		widget.NewButtonWithIcon("", theme.ContentUndoIcon(), p.painter.Undo),
+		widget.NewButtonWithIcon("", theme.ContentRedoIcon(), p.painter.Redo))
+	run := container.NewHBox(p.method, widget.NewLabel("jump length"), container.NewGridWrap(fyne.NewSize(56, 36), p.jumpLength),
+		widget.NewLabel("resample"), container.NewGridWrap(fyne.NewSize(56, 36), p.jumpSample),
+		widget.NewButtonWithIcon("Inpaint (Ctrl+I)", theme.MediaPlayIcon(), s.Inpaint))
+	return container.NewBorder(container.NewVBox(container.NewHScroll(files), container.NewHScroll(brush), container.NewHScroll(run)), p.notice, nil, nil, p.painter)
 }
 
 func (s *Studio) buildNoise() fyne.CanvasObject {

@@ -5,7 +5,6 @@ import (
 	"image/color"
 	"sync"
 
-	"fyne.io/fyne/v2"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -87,8 +86,9 @@ type plotWorker struct {
 	mu      sync.Mutex
 	pending *plotRequest
 	running bool
-	done    func(image.Image, *plotRequest) // called through fyne.Do
-	wg      *sync.WaitGroup
+	done    func(image.Image, *plotRequest) // called through do
+	do      func(func())                    // runs on the UI goroutine
+	wg      *busy
 }
 
 type plotRequest struct {
@@ -120,7 +120,7 @@ func (p *plotWorker) request(r *plotRequest) {
 			}
 			p.mu.Unlock()
 			img := PlotCurves(r.cur, r.trained, r.w, r.h)
-			fyne.Do(func() { p.done(img, r) })
+			p.do(func() { p.done(img, r) })
 		}
 	}()
 }

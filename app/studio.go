@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 	"image"
 	"io"
 	"math"
@@ -37,6 +39,9 @@ type Options struct {
 	// Model is the folder to open first; "" reopens the last model used
 	// (the embedded one the first time).
 	Model string
+	// queueUI makes background work post to a queue that WaitIdle drains
+	// (tests; see Studio.do).
+	queueUI bool
 }
 
 // Choices offered by the panels.
@@ -59,8 +64,13 @@ type Studio struct {
 	opt   Options
 	sess  *studio.Session
 	info  studio.ModelInfo
-	bg    sync.WaitGroup // background work, waited for by tests
+	bg    busy // background work, waited for by tests
 	ctx   context.Context
+	// do runs a function on the UI goroutine: fyne.Do, or in tests a queue
+	// that WaitIdle drains on the test's goroutine (the test driver's own
+	// fyne.Do runs functions on the calling goroutine, which would race).
+	do    func(func())
+	queue *uiQueue
 
 	view                                         *ChainView
 	genBtn, cancelBtn, forkBtn, saveBtn, openBtn *widget.Button
@@ -142,8 +152,12 @@ func New(a fyne.App, w fyne.Window, opt Options) *Studio {
 			return studio.Open(ctx, dir, studio.OpenOptions{Backend: studio.BackendAuto})
 		}
 	}
-	s := &Studio{app: a, win: w, prefs: a.Preferences(), opt: opt, ctx: context.Background(), follow: true}
-	s.plot = plotWorker{wg: &s.bg, done: s.plotDone}
+	s := &Studio{app: a, win: w, prefs: a.Preferences(), opt: opt, ctx: context.Background(), follow: true, do: fyne.Do}
+	if opt.queueUI {
+		s.queue = &uiQueue{ready: make(chan struct{}, 1)}
+		s.do = s.queue.post
+	}
+	s.plot = plotWorker{wg: &s.bg, done: s.plotDone, do: s.do}
 	s.build()
 	s.loadPrefs()
 	dir := opt.Model
@@ -170,9 +184,99 @@ func New(a fyne.App, w fyne.Window, opt Options) *Studio {
 }
 
 // WaitIdle waits for background work (frame fetches, plots, model loads,
-// runs) to finish: for tests.
+// runs) to finish, running what it posts for the UI goroutine: for tests.
 func (s *Studio) WaitIdle() {
-	s.bg.Wait()
+	for {
+		if s.queue != nil {
+			s.queue.run()
+		}
+		idle, changed := s.bg.state()
+		if idle && (s.queue == nil || s.queue.empty()) {
+			return
+		}
+		var ready chan struct{}
+		if s.queue != nil {
+			ready = s.queue.ready
+		}
+		select {
+		case <-changed:
+		case <-ready:
+		}
+	}
+}
+
+// busy counts background goroutines. Unlike a WaitGroup, work may start
+// while someone waits for idleness (a finished task often starts another).
+type busy struct {
+	mu      sync.Mutex
+	n       int
+	changed chan struct{} // closed at every Done
+}
+
+func (b *busy) Add(d int) {
+	b.mu.Lock()
+	b.n += d
+	b.mu.Unlock()
+}
+
+func (b *busy) Done() {
+	b.mu.Lock()
+	b.n--
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
+	b.mu.Unlock()
+}
+
+// state reports whether nothing runs, and a channel closed at the next Done.
+func (b *busy) state() (bool, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.n == 0, b.changed
+}
+
+// uiQueue stands in for the UI goroutine in tests.
+type uiQueue struct {
+	mu    sync.Mutex
+	fns   []func()
+	ready chan struct{}
+}
+
+func (q *uiQueue) post(f func()) {
+	q.mu.Lock()
+	if q.ready == nil {
+		q.ready = make(chan struct{}, 1)
+	}
+	q.fns = append(q.fns, f)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *uiQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.fns) == 0
+}
+
+func (q *uiQueue) run() {
+	for {
+		q.mu.Lock()
+		if len(q.fns) == 0 {
+			q.mu.Unlock()
+			return
+		}
+		f := q.fns[0]
+		q.fns = q.fns[1:]
+		q.mu.Unlock()
+		f()
+	}
 }
 
 func (s *Studio) build() {
@@ -343,6 +447,7 @@ func (s *Studio) installKeys() {
 	}
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierControl}, func(fyne.Shortcut) { s.saveDialog() })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierControl}, func(fyne.Shortcut) { s.openDialog() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyI, Modifier: fyne.KeyModifierControl}, func(fyne.Shortcut) { s.Inpaint() })
 	c.SetOnTypedKey(s.TypedKey)
 	c.SetOnTypedRune(func(r rune) {
 		if s.inpaint == nil {
@@ -391,6 +496,8 @@ func (s *Studio) ShowHelp() {
 		"Home / End   first step / the final sample",
 		"Ctrl+S       save the picture as PNG with its recipe",
 		"Ctrl+O       open a PNG: restore its settings and draw it again",
+		"Ctrl+I       inpaint the painted picture (Inpaint tab)",
+		"[ / ]        brush smaller / larger; Ctrl+Z / Ctrl+Y undo / redo",
 		"F1           this list",
 		"",
 		"Click a sample to focus it; click again for the grid.",
@@ -459,7 +566,7 @@ func (s *Studio) OpenModel(dir string) {
 	go func() {
 		defer s.bg.Done()
 		sess, err := s.opt.Open(s.ctx, dir)
-		fyne.Do(func() {
+		s.do(func() {
 			if err != nil {
 				s.updateStatus()
 				s.showError(fmt.Errorf("cannot open %s: %w", displayName(dir), err))
@@ -795,7 +902,7 @@ func (s *Studio) launch(r studio.Recipe, in studio.Inputs, parent *entry, at int
 	go func() {
 		defer s.bg.Done()
 		_, err := run.Wait()
-		fyne.Do(func() { s.runEnded(e, err) })
+		s.do(func() { s.runEnded(e, err) })
 	}()
 	return nil
 }
@@ -810,7 +917,7 @@ func (s *Studio) onEvent(ev studio.Event) {
 	s.livePend = true
 	s.liveMu.Unlock()
 	if !pending {
-		fyne.Do(s.flushLive)
+		s.do(s.flushLive)
 	}
 }
 
@@ -1083,7 +1190,7 @@ func (s *Studio) showCursor() {
 	go func() {
 		defer s.bg.Done()
 		f, err := e.run.Frame(s.ctx, i)
-		fyne.Do(func() {
+		s.do(func() {
 			if err != nil || s.current != e || s.cursor != i {
 				return
 			}
@@ -1176,7 +1283,7 @@ func (s *Studio) TogglePlay() {
 			case <-stop:
 				return
 			case <-tick.C:
-				fyne.Do(func() {
+				s.do(func() {
 					if !s.playing || s.playStop != stop {
 						return
 					}
@@ -1444,4 +1551,27 @@ func recipeImage(r studio.Recipe) string {
 		return r.Init.Image
 	}
 	return ""
+}
+
+// OpenFile opens a picture file: a PNG carrying a recipe is drawn again
+// with its settings; any other picture goes to the Inpaint tab.
+func (s *Studio) OpenFile(path string) {
+	b, err := safeio.ReadFile(s.ctx, path, imageio.MaxImageBytes)
+	if err != nil {
+		s.showError(err)
+		return
+	}
+	if _, _, err := studio.ReadPNG(b); err == nil {
+		if err := s.OpenRecipe(b); err != nil {
+			s.showError(err)
+		}
+		return
+	}
+	img, err := imageio.Decode(b)
+	if err != nil {
+		s.showError(fmt.Errorf("%s: %w", path, err))
+		return
+	}
+	s.SetInputPicture(img, path)
+	s.tabs.SelectIndex(1)
 }

@@ -30,7 +30,7 @@ func newStudio(t *testing.T, a fyne.App) (*Studio, fyne.Window) {
 	}
 	w := a.NewWindow("DDPM Studio")
 	w.Resize(fyne.NewSize(1200, 800))
-	s := New(a, w, Options{})
+	s := New(a, w, Options{queueUI: true})
 	t.Cleanup(func() {
 		s.Cancel()
 		s.WaitIdle()

@@ -33,9 +33,10 @@ func HasDisplay() (bool, string) {
 }
 
 // Main opens the window on the embedded model (or the last model used) and
-// runs until it is closed. Without a display it prints one line and
-// returns 1.
-func Main(stderr io.Writer) int {
+// runs until it is closed; picture, when not empty, is a PNG or JPEG to
+// open (a recipe PNG is drawn again, another picture goes to the Inpaint
+// tab). Without a display it prints one line and returns 1.
+func Main(stderr io.Writer, picture string) int {
 	if ok, why := HasDisplay(); !ok {
 		fmt.Fprintf(stderr, "ddpmstudio: %s; the studio window needs one — on this machine use `ddpmstudio sample` (see `ddpmstudio help`)\n", why)
 		return 1
@@ -48,6 +49,9 @@ func Main(stderr io.Writer) int {
 	w := a.NewWindow("DDPM Studio")
 	w.Resize(fyne.NewSize(1280, 820))
 	s := ddpmapp.New(a, w, ddpmapp.Options{})
+	if picture != "" {
+		s.OpenFile(picture)
+	}
 	w.SetCloseIntercept(func() {
 		s.Close()
 		w.Close()

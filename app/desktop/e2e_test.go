@@ -2,7 +2,6 @@ package desktop_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -10,9 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ddpmstudio/ddpmstudio/imageio"
+	"github.com/ddpmstudio/ddpmstudio/studio"
 )
 
 // tools are the programs the real-window test drives the binary with.
@@ -120,62 +123,41 @@ func region(img image.Image, win image.Rectangle) (string, int) {
 	return b.String(), len(colours)
 }
 
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildBinary builds ddpmstudio once for the real-window tests.
+func buildBinary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ddpmstudio-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "ddpmstudio")
+		build := exec.Command("go", "build", "-o", builtBin, "../..")
+		build.Stderr = os.Stderr
+		buildErr = build.Run()
+	})
+	if buildErr != nil {
+		t.Fatalf("building: %v", buildErr)
+	}
+	return builtBin
+}
+
 // TestRealWindow drives the real binary under Xvfb: it starts, Ctrl+Enter
 // generates, the picture settles to something that is not blank, ← scrubs
 // back through the chain, and the process stays alive throughout.
 func TestRealWindow(t *testing.T) {
 	needTools(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ddpmstudio")
-	build := exec.Command("go", "build", "-o", bin, "../..")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("building: %v", err)
-	}
 	d := startXvfb(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	app := exec.CommandContext(ctx, bin)
-	app.Env = append(d.env, "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	var logs bytes.Buffer
-	app.Stdout, app.Stderr = &logs, &logs
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		app.Process.Signal(syscall.SIGTERM)
-		app.Wait()
-		if t.Failed() {
-			t.Logf("application output:\n%s", logs.String())
-		}
-	}()
+	app, win, _ := startApp(t, d, dir, "")
 	alive := func() bool { return app.Process.Signal(syscall.Signal(0)) == nil && app.ProcessState == nil }
-
-	var win image.Rectangle
-	if !d.waitFor(2*time.Minute, func() bool {
-		out, err := d.output("xdotool", "search", "--name", "DDPM Studio")
-		if err != nil || strings.TrimSpace(out) == "" {
-			return false
-		}
-		id := strings.Fields(out)[0]
-		geo, err := d.output("xdotool", "getwindowgeometry", "--shell", id)
-		if err != nil {
-			return false
-		}
-		var x, y, w, h int
-		for _, l := range strings.Fields(geo) {
-			fmt.Sscanf(l, "X=%d", &x)
-			fmt.Sscanf(l, "Y=%d", &y)
-			fmt.Sscanf(l, "WIDTH=%d", &w)
-			fmt.Sscanf(l, "HEIGHT=%d", &h)
-		}
-		win = image.Rect(x, y, x+w, y+h)
-		return w > 300 && h > 300
-	}) {
-		t.Fatal("no DDPM Studio window appeared")
-	}
-	// Let the first frame render, then fingerprint the empty view.
-	d.waitFor(3*time.Second, func() bool { return false })
+	// Fingerprint the empty view.
 	before, _ := region(d.screenshot(), win)
 
 	// Keyboard focus follows the pointer (there is no window manager).
@@ -233,4 +215,211 @@ func TestRealWindow(t *testing.T) {
 			f.Close()
 		}
 	}
+}
+
+// startApp starts the binary on the display with a fresh home (and the
+// preferences given) and waits for its window.
+func startApp(t *testing.T, d *display, dir string, prefs string, args ...string) (*exec.Cmd, image.Rectangle, *bytes.Buffer) {
+	t.Helper()
+	cfg := filepath.Join(dir, "config")
+	if prefs != "" {
+		pd := filepath.Join(cfg, "fyne", "io.github.ddpmstudio.ddpmstudio")
+		if err := os.MkdirAll(pd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(pd, "preferences.json"), []byte(prefs), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := exec.Command(buildBinary(t), args...)
+	app.Dir = dir
+	app.Env = append(d.env, "HOME="+dir, "XDG_CONFIG_HOME="+cfg)
+	var logs bytes.Buffer
+	app.Stdout, app.Stderr = &logs, &logs
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		app.Process.Signal(syscall.SIGTERM)
+		app.Wait()
+		if t.Failed() {
+			t.Logf("application output:\n%s", logs.String())
+		}
+	})
+	var win image.Rectangle
+	if !d.waitFor(2*time.Minute, func() bool {
+		out, err := d.output("xdotool", "search", "--name", "DDPM Studio")
+		if err != nil || strings.TrimSpace(out) == "" {
+			return false
+		}
+		geo, err := d.output("xdotool", "getwindowgeometry", "--shell", strings.Fields(out)[0])
+		if err != nil {
+			return false
+		}
+		var x, y, w, h int
+		for _, l := range strings.Fields(geo) {
+			fmt.Sscanf(l, "X=%d", &x)
+			fmt.Sscanf(l, "Y=%d", &y)
+			fmt.Sscanf(l, "WIDTH=%d", &w)
+			fmt.Sscanf(l, "HEIGHT=%d", &h)
+		}
+		win = image.Rect(x, y, x+w, y+h)
+		return w > 300 && h > 300
+	}) {
+		t.Fatal("no DDPM Studio window appeared")
+	}
+	d.waitFor(3*time.Second, func() bool { return false }) // let it draw
+	return app, win, &logs
+}
+
+// reddish counts mask-overlay pixels in the window's centre.
+func reddish(img image.Image, win image.Rectangle) int {
+	n := 0
+	for y := win.Min.Y + win.Dy()/10; y < win.Min.Y+win.Dy()*8/10; y++ {
+		for x := win.Min.X + win.Dx()*25/100; x < win.Min.X+win.Dx()*75/100; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if r>>8 > 150 && g>>8 < 110 && b>>8 < 110 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestRealWindowInpaint: open a picture, paint across it with the mouse,
+// inpaint with RePaint (Ctrl+I), save with Ctrl+S, and check the saved PNG:
+// the painted part changed, the rest kept every pixel, and the command line
+// reproduces it byte for byte from its recipe.
+func TestRealWindowInpaint(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	pic := image.NewGray(image.Rect(0, 0, 28, 28))
+	for y := 0; y < 28; y++ {
+		for x := 0; x < 28; x++ {
+			if d := (x-14)*(x-14) + (y-14)*(y-14); d > 30 && d < 80 {
+				pic.Pix[y*28+x] = 240
+			}
+		}
+	}
+	var pb bytes.Buffer
+	png.Encode(&pb, pic)
+	if err := os.WriteFile(filepath.Join(dir, "pic.png"), pb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startXvfb(t)
+	_, win, _ := startApp(t, d, dir, `{"sampler":"DDIM","steps":"20","count":"1","seed":"7","seed_locked":true}`, "pic.png")
+	before := d.screenshot()
+	if reddish(before, win) > 0 {
+		t.Fatal("mask pixels before any painting")
+	}
+	// A stroke across the upper part of the picture.
+	y := win.Min.Y + win.Dy()*36/100
+	x0, x1 := win.Min.X+win.Dx()*40/100, win.Min.X+win.Dx()*62/100
+	if err := d.run("xdotool", "mousemove", fmt.Sprint(x0), fmt.Sprint(y), "mousedown", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for x := x0; x <= x1; x += 25 {
+		d.run("xdotool", "mousemove", fmt.Sprint(x), fmt.Sprint(y))
+	}
+	d.run("xdotool", "mouseup", "1")
+	if !d.waitFor(10*time.Second, func() bool { return reddish(d.screenshot(), win) > 200 }) {
+		t.Fatal("the drag painted no mask")
+	}
+	d.run("xdotool", "key", "ctrl+i")
+	// Wait for the run: the picture changes, then settles.
+	var last string
+	stable := 0
+	if !d.waitFor(5*time.Minute, func() bool {
+		now, _ := region(d.screenshot(), win)
+		if now == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = now
+		return stable >= 8
+	}) {
+		t.Fatal("the inpainting never settled")
+	}
+	d.run("xdotool", "key", "ctrl+s")
+	d.waitFor(3*time.Second, func() bool { return false }) // the save dialog opens with the name filled in
+	d.run("xdotool", "key", "Return")
+	var saved string
+	if !d.waitFor(30*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join(dir, "ddpm-seed*.png"))
+		if len(m) == 1 {
+			saved = m[0]
+		}
+		return saved != ""
+	}) {
+		t.Fatal("Ctrl+S and Return saved no PNG in the home folder")
+	}
+	d.waitFor(time.Second, func() bool { return false })
+	b, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maskText := pngText(t, b)["ddpm-mask"]
+	if maskText == "" {
+		t.Fatal("the saved PNG carries no mask")
+	}
+	mask := decodeMask(t, maskText)
+	kept, changed, painted := 0, 0, 0
+	for yy := 0; yy < 28; yy++ {
+		for xx := 0; xx < 28; xx++ {
+			r, _, _, _ := out.At(xx, yy).RGBA()
+			same := uint8(r>>8) == pic.Pix[yy*28+xx]
+			if mask.GrayAt(xx, yy).Y >= 128 {
+				painted++
+				if !same {
+					changed++
+				}
+			} else {
+				kept++
+				if !same {
+					t.Fatalf("kept pixel (%d,%d) changed", xx, yy)
+				}
+			}
+		}
+	}
+	if painted == 0 || changed == 0 || kept == 0 {
+		t.Fatalf("painted %d (changed %d), kept %d", painted, changed, kept)
+	}
+	// The command line reproduces the window's PNG from its recipe.
+	re := filepath.Join(dir, "re.png")
+	cli := exec.Command(buildBinary(t), "sample", "--from", saved, "--image", filepath.Join(dir, "pic.png"), "--out", re, "--quiet")
+	cli.Env = append(os.Environ(), "HOME="+dir)
+	if msg, err := cli.CombinedOutput(); err != nil {
+		t.Fatalf("reproducing: %v\n%s", err, msg)
+	}
+	rb, _ := os.ReadFile(re)
+	if !bytes.Equal(b, rb) {
+		t.Error("the command line did not reproduce the window's PNG byte for byte")
+	}
+}
+
+func pngText(t *testing.T, b []byte) map[string]string {
+	t.Helper()
+	m, err := imageio.ReadPNGText(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func decodeMask(t *testing.T, s string) *image.Gray {
+	t.Helper()
+	img, err := studio.DecodeMask(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := img.(*image.Gray)
+	if !ok {
+		t.Fatalf("mask is %T", img)
+	}
+	return g
 }
