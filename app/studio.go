@@ -1417,9 +1417,13 @@ func (s *Studio) openDialog() {
 	d.Show()
 }
 
+// dropped opens the first picture dropped on the window: a recipe PNG is
+// drawn again, another picture goes to the Inpaint tab.
 func (s *Studio) dropped(uris []fyne.URI) {
 	for _, u := range uris {
-		if !strings.EqualFold(u.Extension(), ".png") {
+		switch strings.ToLower(u.Extension()) {
+		case ".png", ".jpg", ".jpeg":
+		default:
 			continue
 		}
 		rc, err := storage.Reader(u)
@@ -1427,10 +1431,10 @@ func (s *Studio) dropped(uris []fyne.URI) {
 			s.showError(err)
 			return
 		}
-		b, err := io.ReadAll(io.LimitReader(rc, 256<<20))
+		b, err := io.ReadAll(io.LimitReader(rc, imageio.MaxImageBytes+1))
 		rc.Close()
 		if err == nil {
-			err = s.OpenRecipe(b)
+			err = s.openBytes(b, u.Name())
 		}
 		if err != nil {
 			s.showError(fmt.Errorf("%s: %w", u.Name(), err))
@@ -1557,21 +1561,26 @@ func recipeImage(r studio.Recipe) string {
 // with its settings; any other picture goes to the Inpaint tab.
 func (s *Studio) OpenFile(path string) {
 	b, err := safeio.ReadFile(s.ctx, path, imageio.MaxImageBytes)
+	if err == nil {
+		err = s.openBytes(b, path)
+	}
 	if err != nil {
 		s.showError(err)
-		return
+	}
+}
+
+func (s *Studio) openBytes(b []byte, name string) error {
+	if len(b) > imageio.MaxImageBytes {
+		return fmt.Errorf("larger than %d bytes", imageio.MaxImageBytes)
 	}
 	if _, _, err := studio.ReadPNG(b); err == nil {
-		if err := s.OpenRecipe(b); err != nil {
-			s.showError(err)
-		}
-		return
+		return s.OpenRecipe(b)
 	}
 	img, err := imageio.Decode(b)
 	if err != nil {
-		s.showError(fmt.Errorf("%s: %w", path, err))
-		return
+		return err
 	}
-	s.SetInputPicture(img, path)
+	s.SetInputPicture(img, name)
 	s.tabs.SelectIndex(1)
+	return nil
 }
