@@ -21,16 +21,47 @@ type Tensor interface {
 type Padding struct{ Top, Left, Bottom, Right int }
 
 // Backend holds the kernels of the U-Net: the graph calls nothing else, so a
-// GPU backend drops in by implementing this interface. Every kernel writes a
-// destination tensor that the caller allocated with the right shape; kernels
-// may assume their arguments were checked by the graph and need not validate
-// shapes on the hot path, but must not read or write outside the tensors.
+// GPU backend drops in by implementing this interface. This comment is the
+// whole contract a backend author must respect.
+//
+// Shapes. Every kernel writes a destination tensor that the caller allocated
+// with the right shape; kernels may assume their arguments were checked by
+// the graph and need not validate shapes on the hot path, but must not read
+// or write outside the tensors.
+//
+// Aliasing. The element-wise kernels — SiLU, AddChannels, ScaleShift,
+// AddDiv — and GroupNorm must work in place: dst may be the same tensor as
+// x (or as a or b for AddDiv), and the result must be as if all inputs were
+// read before any output was written. A backend that uses dst as scratch
+// must not do so for these. Conv2D, Linear, Concat, Upsample2x, Attention
+// and TimestepEmbedding are never called with dst aliasing an input.
+// backendtest checks both.
+//
+// Threading and synchronisation. A backend is used from one goroutine at a
+// time (the model's caller serialises forward passes). Kernels may run
+// asynchronously and in order; Download is the barrier: when it returns,
+// every earlier kernel has finished and dst holds the result.
+//
+// Lifecycle and errors. Alloc may defer failure: a tensor that cannot be
+// made (a GL buffer above GL_MAX_SHADER_STORAGE_BLOCK_SIZE, out of memory)
+// or a kernel that cannot run (a shader that did not compile) records a
+// sticky error that Err returns, and later calls on that backend may do
+// nothing. The graph checks Err after every Download. Free releases a
+// tensor (using it afterwards is an error); Close releases everything,
+// after which the backend must not be used. Caps says, before a model is
+// loaded, what the backend can hold, so that the choice of backend (and the
+// fallback to the CPU) happens before any weight is uploaded.
 type Backend interface {
 	Name() string
 	// Alloc returns a tensor of the shape; its contents are unspecified.
 	Alloc(s Shape) Tensor
 	Upload(dst Tensor, src []float32)
 	Download(dst []float32, src Tensor)
+	Free(t Tensor)
+	Close() error
+	// Err is the first error the backend met, or nil (sticky).
+	Err() error
+	Caps() Caps
 
 	// Conv2D: dst[n,o,y,x] = bias[o] + Σ w[o,i,ky,kx]·xpad[n,i,y·s+ky,x·s+kx].
 	Conv2D(dst, x, w, bias Tensor, stride int, pad Padding)
@@ -59,4 +90,46 @@ type Backend interface {
 	// TimestepEmbedding writes the sinusoidal embedding of t (one per sample)
 	// to dst [N, D, 1, 1], as diffusers' get_timestep_embedding in float32.
 	TimestepEmbedding(dst Tensor, t []float32, flipSinToCos bool, freqShift float32)
+}
+
+// Caps describes what a backend can hold.
+type Caps struct {
+	// MaxTensorBytes is the largest single tensor (0: no limit but memory).
+	MaxTensorBytes int64
+	// Hardware is false for software renderers and the CPU.
+	Hardware bool
+}
+
+// CheckCaps refuses a config whose largest tensor, at batch n on h×w, does
+// not fit the backend: checked before loading, so that the caller can
+// choose another backend.
+func CheckCaps(cfg Config, b Backend, n, h, w int) error {
+	caps := b.Caps()
+	if caps.MaxTensorBytes <= 0 {
+		return nil
+	}
+	m, err := dryBuild(cfg)
+	if err != nil {
+		return err
+	}
+	var largest int64
+	for _, p := range m.params {
+		largest = max(largest, 4*int64(p.Elements()))
+	}
+	nb := m.backend.(*nullBackend)
+	nb.largest = 0
+	m.dry = true
+	classes := []int(nil)
+	if cfg.HasClasses() {
+		classes = make([]int, n)
+	}
+	if _, err := m.forward(nil, n, h, w, make([]float32, n), classes); err != nil {
+		return err
+	}
+	largest = max(largest, nb.largest)
+	if largest > caps.MaxTensorBytes {
+		return fmt.Errorf("backend %s holds tensors of at most %d MiB; this model at batch %d needs one of %d MiB",
+			b.Name(), caps.MaxTensorBytes>>20, n, largest>>20)
+	}
+	return nil
 }

@@ -78,6 +78,22 @@ func (c *CPU) Upload(dst Tensor, src []float32) {
 // Download implements Backend.
 func (c *CPU) Download(dst []float32, src Tensor) { copy(dst, data(src)) }
 
+// Free implements Backend: the garbage collector reclaims the memory.
+func (c *CPU) Free(t Tensor) {
+	if ct, ok := t.(*CPUTensor); ok {
+		ct.Data = nil
+	}
+}
+
+// Close implements Backend.
+func (c *CPU) Close() error { return nil }
+
+// Err implements Backend: the CPU kernels cannot fail.
+func (c *CPU) Err() error { return nil }
+
+// Caps implements Backend.
+func (c *CPU) Caps() Caps { return Caps{} }
+
 func (c *CPU) scratchBuf(n int) []float32 {
 	if cap(c.scratch) < n {
 		c.scratch = make([]float32, n)

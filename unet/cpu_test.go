@@ -16,3 +16,17 @@ func TestCPUBackendConformance(t *testing.T) {
 	}
 	t.Run("gonum", func(t *testing.T) { backendtest.Run(t, unet.NewCPUWithBLAS(gonum.Implementation{})) })
 }
+
+// TestGoldenForward runs every golden fixture on every product
+// implementation of the CPU backend: each SGEMM kernel this CPU has (the
+// packed-weight convolution path) and gonum's own (the im2col path).
+func TestGoldenForward(t *testing.T) {
+	for _, k := range sgemm.Kernels() {
+		t.Run(k.Name, func(t *testing.T) {
+			backendtest.RunGolden(t, func() unet.Backend { return unet.NewCPUWithBLAS(sgemm.WithKernel(k)) })
+		})
+	}
+	t.Run("gonum", func(t *testing.T) {
+		backendtest.RunGolden(t, func() unet.Backend { return unet.NewCPUWithBLAS(gonum.Implementation{}) })
+	})
+}

@@ -167,7 +167,7 @@ func dryBuild(cfg Config) (*Model, error) {
 }
 
 // nullBackend records shapes and allocated bytes and computes nothing.
-type nullBackend struct{ bytes int64 }
+type nullBackend struct{ bytes, largest int64 }
 
 type nullTensor Shape
 
@@ -175,9 +175,15 @@ func (t nullTensor) Shape() Shape { return Shape(t) }
 
 func (b *nullBackend) Name() string { return "null" }
 func (b *nullBackend) Alloc(s Shape) Tensor {
-	b.bytes += 4 * int64(s[0]) * int64(s[1]) * int64(s[2]) * int64(s[3])
+	n := 4 * int64(s[0]) * int64(s[1]) * int64(s[2]) * int64(s[3])
+	b.bytes += n
+	b.largest = max(b.largest, n)
 	return nullTensor(s)
 }
+func (b *nullBackend) Free(Tensor)                                                {}
+func (b *nullBackend) Close() error                                               { return nil }
+func (b *nullBackend) Err() error                                                 { return nil }
+func (b *nullBackend) Caps() Caps                                                 { return Caps{} }
 func (b *nullBackend) Upload(Tensor, []float32)                                   {}
 func (b *nullBackend) Download([]float32, Tensor)                                 {}
 func (b *nullBackend) Conv2D(_, _, _, _ Tensor, _ int, _ Padding)                 {}

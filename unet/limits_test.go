@@ -64,10 +64,7 @@ func TestActivationBytesIsTheArena(t *testing.T) {
 			classes = make([]int, n)
 		}
 		must(m.Forward(randomInput(n*h*w), n, h, w, []float32{1, 2, 3}, classes))(t)
-		var arena int64
-		for _, ts := range m.arena.ts {
-			arena += 4 * int64(ts.Shape().Len())
-		}
+		_, arena := m.ArenaSize()
 		got := must(ActivationBytes(cfg, n, h, w))(t)
 		if got != arena || got == 0 {
 			t.Errorf("ActivationBytes = %d, the arena holds %d", got, arena)

@@ -381,30 +381,67 @@ func (m *Model) ParamCount() int {
 // Backend is the backend the model runs on.
 func (m *Model) Backend() Backend { return m.backend }
 
-// arena hands out the activations of a forward pass. The pass asks for the
-// same shapes in the same order every time, so after the first call every
-// tensor is reused and memory stays flat from step to step.
+// arena hands out the activations of a forward pass, keyed by shape: a
+// pass asks for the same shapes in the same order every time, so after the
+// first call every tensor is reused and memory stays flat from step to
+// step; a pass at another batch size (the last partial batch, guidance
+// doubling the batch) adds tensors of its own shapes once and reuses them
+// too, instead of re-allocating everything.
 type arena struct {
-	b  Backend
-	ts []Tensor
-	i  int
+	b    Backend
+	pool map[Shape][]Tensor
+	used map[Shape]int
 }
 
-func (a *arena) reset() { a.i = 0 }
+func (a *arena) reset() { clear(a.used) }
 
 func (a *arena) get(s Shape) Tensor {
-	if a.i < len(a.ts) {
-		if a.ts[a.i].Shape() == s {
-			a.i++
-			return a.ts[a.i-1]
-		}
-		a.ts[a.i] = a.b.Alloc(s)
-	} else {
-		a.ts = append(a.ts, a.b.Alloc(s))
+	if a.pool == nil {
+		a.pool, a.used = map[Shape][]Tensor{}, map[Shape]int{}
 	}
-	a.i++
-	return a.ts[a.i-1]
+	i := a.used[s]
+	a.used[s] = i + 1
+	if i < len(a.pool[s]) {
+		return a.pool[s][i]
+	}
+	t := a.b.Alloc(s)
+	a.pool[s] = append(a.pool[s], t)
+	return t
 }
+
+// size is the number of tensors the arena holds, and their bytes.
+func (a *arena) size() (int, int64) {
+	n, bytes := 0, int64(0)
+	for s, ts := range a.pool {
+		n += len(ts)
+		bytes += 4 * int64(s.Len()) * int64(len(ts))
+	}
+	return n, bytes
+}
+
+// release frees every activation.
+func (a *arena) release() {
+	for _, ts := range a.pool {
+		for _, t := range ts {
+			a.b.Free(t)
+		}
+	}
+	a.pool, a.used = nil, nil
+}
+
+// Close frees the model's activations and parameters on its backend (the
+// backend itself stays open: it may hold other models).
+func (m *Model) Close() {
+	m.arena.release()
+	for _, p := range m.params {
+		m.backend.Free(p.Tensor)
+	}
+	m.params = nil
+}
+
+// ArenaSize is the number of activation tensors the model keeps, and their
+// bytes (for tests and the status bar).
+func (m *Model) ArenaSize() (int, int64) { return m.arena.size() }
 
 // ErrInput is wrapped by every rejection of a forward pass's inputs.
 var ErrInput = errors.New("invalid model input")
@@ -580,6 +617,9 @@ func (m *Model) forward(x []float32, n, h, w int, t []float32, classes []int) ([
 	}
 	m.out = grow(m.out, res.Shape().Len())
 	b.Download(m.out, res)
+	if err := b.Err(); err != nil {
+		return nil, fmt.Errorf("backend %s: %w", b.Name(), err)
+	}
 	return m.out, nil
 }
 

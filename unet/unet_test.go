@@ -353,7 +353,7 @@ func TestSteadyStateMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tensors := len(m.arena.ts)
+	tensors, _ := m.ArenaSize()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -365,15 +365,23 @@ func TestSteadyStateMemory(t *testing.T) {
 	perCall := float64(after.TotalAlloc-before.TotalAlloc) / calls
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	activations := 0
-	for _, a := range m.arena.ts {
-		activations += 4 * a.Shape().Len()
-	}
+	n, actBytes := m.ArenaSize()
+	activations := int(actBytes)
 	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("%.0f bytes of garbage per forward (goroutine bookkeeping); live heap grew %d bytes over %d calls; activations hold %d bytes",
 		perCall, growth, calls, activations)
-	if len(m.arena.ts) != tensors {
-		t.Errorf("arena grew from %d to %d tensors", tensors, len(m.arena.ts))
+	if n != tensors {
+		t.Errorf("arena grew from %d to %d tensors", tensors, n)
+	}
+	// Another batch size adds its own shapes once; going back reuses all.
+	must(m.Forward(x[:2*144], 2, 12, 12, ts[:2], nil))(t)
+	withTwo, _ := m.ArenaSize()
+	for i := 0; i < 3; i++ {
+		must(m.Forward(x, 4, 12, 12, ts, nil))(t)
+		must(m.Forward(x[:2*144], 2, 12, 12, ts[:2], nil))(t)
+	}
+	if again, _ := m.ArenaSize(); again != withTwo || withTwo > 2*tensors {
+		t.Errorf("alternating batch sizes: %d tensors, then %d (one size: %d)", withTwo, again, tensors)
 	}
 	// Activations and packing buffers are reused: the live heap stays flat.
 	if growth > int64(activations)/4 {

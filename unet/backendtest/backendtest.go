@@ -84,6 +84,8 @@ func Run(t *testing.T, b unet.Backend) {
 		{"GroupNorm", (*suite).groupNorm},
 		{"Elementwise", (*suite).elementwise},
 		{"Attention", (*suite).attention},
+		{"InPlace", (*suite).inPlace},
+		{"Buffers", (*suite).buffers},
 		{"TimestepEmbedding", (*suite).timestep},
 	} {
 		t.Run(k.name, func(t *testing.T) {
@@ -101,6 +103,10 @@ func (s *suite) conv() {
 		{1, 5, 9, 9, 6, 3, 2, unet.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}},
 		{2, 4, 8, 6, 3, 3, 2, unet.Padding{Bottom: 1, Right: 1}},
 		{3, 6, 4, 5, 7, 1, 1, unet.Padding{}},
+		// U-Net shapes, larger than a GPU work-group tile.
+		{1, 128, 32, 32, 128, 3, 1, unet.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}},
+		{2, 96, 16, 16, 64, 1, 1, unet.Padding{}},
+		{1, 64, 32, 32, 64, 3, 2, unet.Padding{Bottom: 1, Right: 1}},
 	}
 	for _, c := range cases {
 		x := s.random(c.n*c.ci*c.h*c.w, 1)
@@ -157,43 +163,58 @@ func (s *suite) linear() {
 func silu(v float64) float64 { return v / (1 + math.Exp(-v)) }
 
 func (s *suite) groupNorm() {
-	for _, silu_ := range []bool{false, true} {
-		n, c, h, w, groups := 2, 12, 5, 3, 4
-		eps := float32(1e-5)
-		x := s.random(n*c*h*w, 2)
-		for i := range x {
-			x[i] += 3 // a mean far from zero tests the centring
-		}
-		g, b := s.random(c, 1), s.random(c, 1)
-		shape := unet.Shape{n, c, h, w}
-		dst := s.garbage(shape)
-		s.b.GroupNorm(dst, s.upload(shape, x), s.upload(unet.Shape{c, 1, 1, 1}, g), s.upload(unet.Shape{c, 1, 1, 1}, b), groups, eps, silu_)
-		want := make([]float64, len(x))
-		cg, hw := c/groups, h*w
-		for i := 0; i < n; i++ {
-			for gr := 0; gr < groups; gr++ {
-				seg := x[(i*c+gr*cg)*hw : (i*c+(gr+1)*cg)*hw]
-				var mean, v float64
-				for _, e := range seg {
-					mean += float64(e)
-				}
-				mean /= float64(len(seg))
-				for _, e := range seg {
-					v += (float64(e) - mean) * (float64(e) - mean)
-				}
-				v /= float64(len(seg))
-				for j := range seg {
-					ch := gr*cg + j/hw
-					y := (float64(seg[j])-mean)/math.Sqrt(v+float64(eps))*float64(g[ch]) + float64(b[ch])
-					if silu_ {
-						y = silu(y)
-					}
-					want[(i*c+gr*cg)*hw+j] = y
-				}
+	for _, c := range []struct{ n, c, h, w, groups int }{
+		{2, 12, 5, 3, 4},
+		{1, 128, 32, 32, 32}, // a U-Net's GroupNorm: 4096-element groups, larger than any work group
+		{2, 64, 7, 7, 8},
+	} {
+		for _, silu_ := range []bool{false, true} {
+			for _, inPlace := range []bool{false, true} {
+				s.groupNormCase(c.n, c.c, c.h, c.w, c.groups, silu_, inPlace)
 			}
 		}
-		s.check(fmt.Sprintf("groupnorm silu=%v", silu_), dst, want)
 	}
+}
+
+func (s *suite) groupNormCase(n, c, h, w, groups int, silu_, inPlace bool) {
+	eps := float32(1e-5)
+	x := s.random(n*c*h*w, 2)
+	for i := range x {
+		x[i] += 3 // a mean far from zero tests the centring
+	}
+	g, b := s.random(c, 1), s.random(c, 1)
+	shape := unet.Shape{n, c, h, w}
+	src := s.upload(shape, x)
+	dst := src
+	if !inPlace {
+		dst = s.garbage(shape)
+	}
+	s.b.GroupNorm(dst, src, s.upload(unet.Shape{c, 1, 1, 1}, g), s.upload(unet.Shape{c, 1, 1, 1}, b), groups, eps, silu_)
+	want := make([]float64, len(x))
+	cg, hw := c/groups, h*w
+	for i := 0; i < n; i++ {
+		for gr := 0; gr < groups; gr++ {
+			seg := x[(i*c+gr*cg)*hw : (i*c+(gr+1)*cg)*hw]
+			var mean, v float64
+			for _, e := range seg {
+				mean += float64(e)
+			}
+			mean /= float64(len(seg))
+			for _, e := range seg {
+				v += (float64(e) - mean) * (float64(e) - mean)
+			}
+			v /= float64(len(seg))
+			for j := range seg {
+				ch := gr*cg + j/hw
+				y := (float64(seg[j])-mean)/math.Sqrt(v+float64(eps))*float64(g[ch]) + float64(b[ch])
+				if silu_ {
+					y = silu(y)
+				}
+				want[(i*c+gr*cg)*hw+j] = y
+			}
+		}
+	}
+	s.check(fmt.Sprintf("groupnorm %v groups=%d silu=%v in-place=%v", shape, groups, silu_, inPlace), dst, want)
 }
 
 func (s *suite) elementwise() {
@@ -264,45 +285,125 @@ func (s *suite) elementwise() {
 }
 
 func (s *suite) attention() {
-	for _, heads := range []int{1, 3} {
-		n, c, h, w := 2, 6, 3, 5
-		t := h * w
-		d := c / heads
-		shape := unet.Shape{n, c, h, w}
-		q, k, v := s.random(shape.Len(), 1), s.random(shape.Len(), 1), s.random(shape.Len(), 1)
-		scale := float32(1 / math.Sqrt(float64(d)))
-		dst := s.garbage(shape)
-		s.b.Attention(dst, s.upload(shape, q), s.upload(shape, k), s.upload(shape, v), heads, scale)
-		want := make([]float64, shape.Len())
-		for smp := 0; smp < n; smp++ {
-			for hd := 0; hd < heads; hd++ {
-				at := func(a []float32, ch, tok int) float64 { return float64(a[((smp*c)+hd*d+ch)*t+tok]) }
-				for i := 0; i < t; i++ {
-					scores := make([]float64, t)
-					m := math.Inf(-1)
-					for j := 0; j < t; j++ {
-						for ch := 0; ch < d; ch++ {
-							scores[j] += at(q, ch, i) * at(k, ch, j)
-						}
-						scores[j] *= float64(scale)
-						m = max(m, scores[j])
-					}
-					var sum float64
-					for j := range scores {
-						scores[j] = math.Exp(scores[j] - m)
-						sum += scores[j]
-					}
+	for _, c := range []struct{ n, c, h, w, heads int }{
+		{2, 6, 3, 5, 1}, {2, 6, 3, 5, 3},
+		{1, 64, 16, 16, 1}, // 256 tokens, one head spanning the channels
+		{1, 32, 32, 32, 4}, // 1024 tokens in four heads
+	} {
+		s.attentionCase(c.n, c.c, c.h, c.w, c.heads)
+	}
+}
+
+func (s *suite) attentionCase(n, c, h, w, heads int) {
+	t := h * w
+	d := c / heads
+	shape := unet.Shape{n, c, h, w}
+	q, k, v := s.random(shape.Len(), 1), s.random(shape.Len(), 1), s.random(shape.Len(), 1)
+	scale := float32(1 / math.Sqrt(float64(d)))
+	dst := s.garbage(shape)
+	s.b.Attention(dst, s.upload(shape, q), s.upload(shape, k), s.upload(shape, v), heads, scale)
+	want := make([]float64, shape.Len())
+	scores := make([]float64, t)
+	for smp := 0; smp < n; smp++ {
+		for hd := 0; hd < heads; hd++ {
+			at := func(a []float32, ch, tok int) float64 { return float64(a[((smp*c)+hd*d+ch)*t+tok]) }
+			for i := 0; i < t; i++ {
+				m := math.Inf(-1)
+				for j := 0; j < t; j++ {
+					scores[j] = 0
 					for ch := 0; ch < d; ch++ {
-						var acc float64
-						for j := 0; j < t; j++ {
-							acc += scores[j] / sum * at(v, ch, j)
-						}
-						want[((smp*c)+hd*d+ch)*t+i] = acc
+						scores[j] += at(q, ch, i) * at(k, ch, j)
 					}
+					scores[j] *= float64(scale)
+					m = max(m, scores[j])
+				}
+				var sum float64
+				for j := range scores {
+					scores[j] = math.Exp(scores[j] - m)
+					sum += scores[j]
+				}
+				for ch := 0; ch < d; ch++ {
+					var acc float64
+					for j := 0; j < t; j++ {
+						acc += scores[j] / sum * at(v, ch, j)
+					}
+					want[((smp*c)+hd*d+ch)*t+i] = acc
 				}
 			}
 		}
-		s.check(fmt.Sprintf("attention heads=%d", heads), dst, want)
+	}
+	s.check(fmt.Sprintf("attention %v heads=%d", shape, heads), dst, want)
+}
+
+// inPlace runs the element-wise kernels with the destination aliasing an
+// input, as the graph calls them: the result must equal the out-of-place one.
+func (s *suite) inPlace() {
+	n, c, h, w := 2, 5, 9, 7
+	shape := unet.Shape{n, c, h, w}
+	x, y := s.random(shape.Len(), 2), s.random(shape.Len(), 1)
+	v, v2 := s.random(n*c, 1), s.random(n*2*c, 0.5)
+	want := make([]float64, len(x))
+
+	tx := s.upload(shape, x)
+	s.b.SiLU(tx, tx)
+	for i := range x {
+		want[i] = silu(float64(x[i]))
+	}
+	s.check("silu in place", tx, want)
+
+	tx = s.upload(shape, x)
+	s.b.AddChannels(tx, tx, s.upload(unet.Shape{n, c, 1, 1}, v))
+	for i := range x {
+		want[i] = float64(x[i]) + float64(v[i/(h*w)])
+	}
+	s.check("addchannels in place", tx, want)
+
+	tx = s.upload(shape, x)
+	s.b.ScaleShift(tx, tx, s.upload(unet.Shape{n, 2 * c, 1, 1}, v2))
+	for i := range x {
+		smp, ch := i/(c*h*w), (i/(h*w))%c
+		want[i] = float64(x[i])*(1+float64(v2[smp*2*c+ch])) + float64(v2[smp*2*c+c+ch])
+	}
+	s.check("scaleshift in place", tx, want)
+
+	for _, first := range []bool{true, false} {
+		tx, ty := s.upload(shape, x), s.upload(shape, y)
+		dst := ty
+		if first {
+			dst = tx
+		}
+		s.b.AddDiv(dst, tx, ty, 1.5)
+		for i := range x {
+			want[i] = (float64(x[i]) + float64(y[i])) / 1.5
+		}
+		s.check(fmt.Sprintf("adddiv in place (dst = a: %v)", first), dst, want)
+	}
+}
+
+// buffers checks upload/download round trips of awkward sizes, bit for bit,
+// and that freed tensors can be replaced by new ones.
+func (s *suite) buffers() {
+	for _, n := range []int{1, 3, 255, 256, 257, 4097, 1 << 20} {
+		shape := unet.Shape{1, n, 1, 1}
+		v := s.random(n, 3)
+		t := s.upload(shape, v)
+		got := make([]float32, n)
+		s.b.Download(got, t)
+		for i := range v {
+			if math.Float32bits(got[i]) != math.Float32bits(v[i]) {
+				s.t.Fatalf("round trip of %d values: element %d is %v, uploaded %v", n, i, got[i], v[i])
+			}
+		}
+		s.b.Free(t)
+		t2 := s.upload(shape, v[:n])
+		s.b.Download(got, t2)
+		if math.Float32bits(got[n-1]) != math.Float32bits(v[n-1]) {
+			s.t.Fatalf("a tensor allocated after a Free of %d values lost its data", n)
+		}
+		s.b.Free(t2)
+	}
+	if err := s.b.Err(); err != nil {
+		s.t.Errorf("backend error after the buffer checks: %v", err)
 	}
 }
 
