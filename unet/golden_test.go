@@ -13,7 +13,6 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 )
 
-
 type variant struct {
 	name    string
 	backend Backend
