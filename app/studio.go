@@ -115,7 +115,8 @@ type Studio struct {
 	entries []*entry
 	current *entry
 
-	status *widget.Label
+	status     *widget.Label
+	backendSel *widget.Select
 
 	tabs     *container.AppTabs
 	inpaint  *inpaintPanel
@@ -147,27 +148,27 @@ type entry struct {
 // New builds the window's content on w and opens the first model. It does
 // not show the window.
 func New(a fyne.App, w fyne.Window, opt Options) *Studio {
-	if opt.Open == nil {
-		opt.Open = func(ctx context.Context, dir string) (*studio.Session, error) {
-			return studio.Open(ctx, dir, studio.OpenOptions{Backend: studio.BackendAuto})
-		}
-	}
 	s := &Studio{app: a, win: w, prefs: a.Preferences(), opt: opt, ctx: context.Background(), follow: true, do: fyne.Do}
 	if opt.queueUI {
 		s.queue = &uiQueue{ready: make(chan struct{}, 1)}
 		s.do = s.queue.post
 	}
 	s.plot = plotWorker{wg: &s.bg, done: s.plotDone, do: s.do}
+	if opt.Open == nil {
+		s.opt.Open = func(ctx context.Context, dir string) (*studio.Session, error) {
+			return studio.Open(ctx, dir, studio.OpenOptions{Backend: s.backendChoice()})
+		}
+	}
 	s.build()
 	s.loadPrefs()
 	dir := opt.Model
 	if dir == "" {
 		dir = s.prefs.String("model")
 	}
-	sess, err := opt.Open(s.ctx, dir)
+	sess, err := s.opt.Open(s.ctx, dir)
 	if err != nil && dir != "" {
 		s.showError(fmt.Errorf("reopening %s: %w; the embedded model is used", dir, err))
-		sess, err = opt.Open(s.ctx, "")
+		sess, err = s.opt.Open(s.ctx, "")
 	}
 	if err != nil {
 		s.showError(err)
@@ -379,6 +380,14 @@ func (s *Studio) build() {
 		}
 	}
 	s.status = widget.NewLabel("")
+	s.status.Truncation = fyne.TextTruncateEllipsis
+	s.backendSel = widget.NewSelect([]string{studio.BackendAuto, studio.BackendCPU, studio.BackendGL}, func(b string) {
+		if s.applying || s.sess == nil {
+			return
+		}
+		s.prefs.SetString("backend", b)
+		s.OpenModel(s.prefs.String("model"))
+	})
 }
 
 func (s *Studio) content() fyne.CanvasObject {
@@ -433,7 +442,8 @@ func (s *Studio) content() fyne.CanvasObject {
 	body.Offset = 0.22
 	inner := body.Trailing.(*container.Split)
 	inner.Offset = 0.66
-	return container.NewBorder(toolbar, s.status, nil, nil, body)
+	statusRow := container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewLabel("backend"), s.backendSel), s.status)
+	return container.NewBorder(toolbar, statusRow, nil, nil, body)
 }
 
 func layoutSpacer() fyne.CanvasObject { return widget.NewLabel("") }
@@ -1485,9 +1495,9 @@ func (s *Studio) updateStatus() {
 		s.status.SetText("no model")
 		return
 	}
-	backend := "CPU"
-	if s.info.Backend != studio.BackendCPU {
-		backend = s.info.Backend
+	backend := strings.ToUpper(s.info.Backend)
+	if s.info.BackendNote != "" {
+		backend += " (" + s.info.BackendNote + ")"
 	}
 	var held int64
 	for _, e := range s.entries {
@@ -1516,6 +1526,7 @@ func (s *Studio) loadPrefs() {
 	s.lockCheck.SetChecked(p.BoolWithFallback("seed_locked", false))
 	s.extraCheck.SetChecked(p.BoolWithFallback("extra", false))
 	s.speedSel.SetSelectedIndex(p.IntWithFallback("speed", 1))
+	s.backendSel.SetSelected(p.StringWithFallback("backend", studio.BackendAuto))
 	s.applying = false
 	if w, h := p.Float("window_w"), p.Float("window_h"); w > 0 && h > 0 {
 		s.win.Resize(fyne.NewSize(float32(w), float32(h)))
@@ -1583,4 +1594,12 @@ func (s *Studio) openBytes(b []byte, name string) error {
 	s.SetInputPicture(img, name)
 	s.tabs.SelectIndex(1)
 	return nil
+}
+
+// backendChoice is the backend the status bar asks for.
+func (s *Studio) backendChoice() string {
+	if s.backendSel == nil || s.backendSel.Selected == "" {
+		return studio.BackendAuto
+	}
+	return s.backendSel.Selected
 }

@@ -267,7 +267,11 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return flagError(err)
 	}
+	defer sess.Close()
 	info := sess.Info()
+	if !f.quiet && info.BackendNote != "" {
+		fmt.Fprintln(stderr, "backend:", info.BackendNote)
+	}
 	if f.from != "" && info.Hash != recipe.ModelHash {
 		return fmt.Errorf("the weights in %s (sha256 %.12s…) are not the ones the recipe used (%.12s…)", info.Weights, info.Hash, recipe.ModelHash)
 	}

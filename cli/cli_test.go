@@ -354,7 +354,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{[]string{"sample", "--model", "empty"}, "no config.json"},
 		{[]string{"sample", "--model", m, "--sampler", "euler"}, "euler"},
 		{[]string{"sample", "--model", m, "--schedule", "quadratic"}, "quadratic"},
-		{[]string{"sample", "--model", m, "--backend", "gl"}, "not built yet"},
+		{[]string{"sample", "--model", m, "--backend", "vulkan"}, "want auto, cpu or gl"},
 		{[]string{"sample", "--model", m, "--image", "broken.png", "--mask", "img.png"}, "broken.png"},
 		{[]string{"sample", "--model", m, "--image", "img.png", "--mask", "small.png"}, "same size"},
 		{[]string{"sample", "--model", m, "--image", "img.png"}, "both --image and --mask"},
@@ -682,7 +682,7 @@ func TestScheduleCSV(t *testing.T) {
 func errorLines(stderr string) string {
 	var keep []string
 	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		if !strings.HasPrefix(l, "loading ") && !strings.HasPrefix(l, "seed ") {
+		if !strings.HasPrefix(l, "loading ") && !strings.HasPrefix(l, "seed ") && !strings.HasPrefix(l, "backend: ") {
 			keep = append(keep, l)
 		}
 	}

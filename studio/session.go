@@ -11,6 +11,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/render"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 )
 
@@ -21,8 +22,8 @@ const (
 	BackendGL   = "gl"
 )
 
-// ErrNoGL is returned for the gl backend until the OpenGL backend exists.
-var ErrNoGL = errors.New("the OpenGL compute backend is not built yet; use the cpu backend")
+// ErrNoGL is wrapped when the gl backend was asked for and cannot be had.
+var ErrNoGL = errors.New("the OpenGL compute backend is not available here")
 
 // OpenOptions adjust how a model is opened.
 type OpenOptions struct {
@@ -72,42 +73,77 @@ var ErrBusy = errors.New("a run is already in progress on this model")
 // Open loads the model folder dir ("" or EmbeddedModel: the embedded
 // default model) and returns its session. Reading honours ctx.
 func Open(ctx context.Context, dir string, opt OpenOptions) (*Session, error) {
-	backend, note, err := chooseBackend(opt.Backend)
+	b, note, err := chooseBackend(opt.Backend)
 	if err != nil {
 		return nil, err
 	}
+	s, err := openOn(ctx, dir, b, opt)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	s.info.BackendNote = note
+	return s, nil
+}
+
+// OpenOn is Open on a backend the caller made (and closes).
+func OpenOn(ctx context.Context, dir string, b unet.Backend) (*Session, error) {
+	return openOn(ctx, dir, b, OpenOptions{})
+}
+
+func openOn(ctx context.Context, dir string, b unet.Backend, opt OpenOptions) (*Session, error) {
 	var l *unet.Loaded
+	var err error
 	name := ModelName(dir)
 	if IsEmbedded(dir) {
 		fsys, ok := assets.DefaultModel()
 		if !ok {
 			return nil, errors.New("this build has no embedded default model; open a diffusers UNet2DModel folder")
 		}
-		l, err = unet.LoadFS(fsys, EmbeddedModel, unet.NewCPU())
+		l, err = unet.LoadFS(fsys, EmbeddedModel, b)
 		name = EmbeddedModel
 	} else {
-		l, err = unet.LoadContext(ctx, dir, unet.NewCPU(), unet.LoadOptions{AllowNonFinite: opt.AllowNonFinite})
+		l, err = unet.LoadContext(ctx, dir, b, unet.LoadOptions{AllowNonFinite: opt.AllowNonFinite})
 	}
 	if err != nil {
 		return nil, err
 	}
 	s := NewSession(l, name)
-	s.info.Backend, s.info.BackendNote = backend, note
+	s.info.Backend = b.Name()
 	return s, nil
 }
 
-// chooseBackend resolves the backend setting. auto takes the CPU until a
-// hardware GL backend exists, and says so.
-func chooseBackend(b string) (string, string, error) {
+// chooseBackend resolves the backend setting. auto takes a hardware GPU
+// through OpenGL ≥ 4.3 and otherwise the CPU — never a software renderer
+// such as llvmpipe, which is slower than the CPU path — and says why.
+func chooseBackend(b string) (unet.Backend, string, error) {
 	switch b {
 	case "", BackendAuto:
-		return BackendCPU, "auto: the CPU (no GL backend in this build)", nil
+		g, err := render.Open()
+		if err != nil {
+			return unet.NewCPU(), "auto chose the CPU: " + err.Error(), nil
+		}
+		if !g.Caps().Hardware {
+			g.Close()
+			return unet.NewCPU(), "auto chose the CPU: the GL renderer " + g.Renderer + " is a software renderer, slower than the CPU path", nil
+		}
+		return g, "auto chose the GPU: " + g.Renderer, nil
 	case BackendCPU:
-		return BackendCPU, "", nil
+		return unet.NewCPU(), "", nil
 	case BackendGL:
-		return "", "", ErrNoGL
+		g, err := render.Open()
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %v", ErrNoGL, err)
+		}
+		return g, "GL: " + g.Renderer, nil
 	}
-	return "", "", fmt.Errorf("backend %q: want auto, cpu or gl", b)
+	return nil, "", fmt.Errorf("backend %q: want auto, cpu or gl", b)
+}
+
+// Close releases the model and its backend.
+func (s *Session) Close() {
+	s.loaded.Model.Close()
+	s.loaded.Model.Backend().Close()
 }
 
 // NewSession wraps an already loaded model (name as recipes should record it).

@@ -439,6 +439,13 @@ func (c *CPU) TimestepEmbedding(dst Tensor, t []float32, flipSinToCos bool, freq
 	timestepEmbedding(data(dst), dst.Shape()[1], t, flipSinToCos, freqShift)
 }
 
+// SinusoidalEmbedding writes diffusers' get_timestep_embedding of t (one
+// row of dim values per timestep) to out, op for op in float32: the host
+// computation every backend's TimestepEmbedding must reproduce.
+func SinusoidalEmbedding(out []float32, dim int, t []float32, flip bool, shift float32) {
+	timestepEmbedding(out, dim, t, flip, shift)
+}
+
 // timestepEmbedding is diffusers' get_timestep_embedding, op for op in float32.
 func timestepEmbedding(out []float32, dim int, t []float32, flip bool, shift float32) {
 	half := dim / 2

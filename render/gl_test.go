@@ -1,0 +1,124 @@
+package render_test
+
+import (
+	"context"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/ddpmstudio/ddpmstudio/render"
+	"github.com/ddpmstudio/ddpmstudio/studio"
+	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/backendtest"
+)
+
+// Tolerance of the GL kernels against the float64 references, relative to
+// the reference's magnitude: the shaders sum in plain sequential float32
+// order (the CPU's SGEMM sums in blocks), and llvmpipe's exp is not the C
+// library's.
+const Tolerance = 1e-4
+
+// open gives a GL backend, or skips — except under CI, where Mesa's
+// llvmpipe is installed (make deps) and the GL tests must run.
+func open(t *testing.T) *render.GL {
+	t.Helper()
+	g, err := render.Open()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no GL context under CI: %v", err)
+		}
+		t.Skipf("no GL 4.3 context here: %v", err)
+	}
+	t.Logf("GL: %s, %s", g.Renderer, g.Version)
+	return g
+}
+
+func TestKernelsAgainstReferences(t *testing.T) {
+	g := open(t)
+	defer g.Close()
+	backendtest.RunTolerance(t, g, Tolerance)
+}
+
+func TestGoldenFixturesOnGL(t *testing.T) {
+	backendtest.RunGolden(t, func() unet.Backend {
+		g, err := render.Open()
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("no GL context under CI: %v", err)
+			}
+			t.Skipf("no GL 4.3 context here: %v", err)
+		}
+		return g
+	})
+}
+
+// TestChainMatchesTheCPU: a 10-step DDIM chain of the embedded model from
+// one seed ends at the same x_0 on both backends, within a stated bound.
+func TestChainMatchesTheCPU(t *testing.T) {
+	g := open(t)
+	defer g.Close()
+	ctx := context.Background()
+	final := func(b unet.Backend) []float32 {
+		sess, err := studio.OpenOn(ctx, "", b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := sess.DefaultRecipe(studio.DDIM)
+		r.Steps, r.Seed, r.Count = 10, 3, 1
+		run, err := sess.Start(ctx, r, studio.StartOptions{Batch: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return run.Final()
+	}
+	cpu, gpu := final(unet.NewCPU()), final(g)
+	worst := 0.0
+	for i := range cpu {
+		worst = math.Max(worst, math.Abs(float64(cpu[i]-gpu[i])))
+	}
+	t.Logf("10-step DDIM chain, embedded model: max |x₀(gl) − x₀(cpu)| = %.3g", worst)
+	if worst > 1e-3 || math.IsNaN(worst) {
+		t.Errorf("the GL chain ends %.3g away from the CPU's", worst)
+	}
+}
+
+// BenchmarkForward times one forward pass of the cifar_like32 fixture's
+// architecture (and the full google/ddpm-cifar10-32 one) on GL and on the
+// CPU side by side, batch 1. On llvmpipe GL is far slower than the CPU —
+// why auto never picks a software renderer; on a GPU run it with
+// scripts/gpu-bench.sh.
+func BenchmarkForward(b *testing.B) {
+	g, err := render.Open()
+	if err != nil {
+		b.Skip(err)
+	}
+	defer g.Close()
+	cfg := unet.DefaultConfig()
+	cfg.SampleSize = [2]int{32, 32}
+	cfg.BlockOutChannels = []int{128, 256, 256, 256}
+	cfg.DownBlockTypes = []string{unet.DownBlock, unet.AttnDownBlock, unet.DownBlock, unet.DownBlock}
+	cfg.UpBlockTypes = []string{unet.UpBlock, unet.UpBlock, unet.AttnUpBlock, unet.UpBlock}
+	cfg.FlipSinToCos, cfg.FreqShift, cfg.DownsamplePadding, cfg.NormEps, cfg.AttentionHeadDim = false, 1, 0, 1e-6, 0
+	for _, be := range []struct {
+		name string
+		b    unet.Backend
+	}{{"cpu", unet.NewCPU()}, {"gl", g}} {
+		m, err := unet.New(cfg, 1, be.b)
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := make([]float32, 3*32*32)
+		b.Run(be.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.Forward(x, 1, 32, 32, []float32{500}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(m.FLOPs(32, 32)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GFLOP/s")
+		})
+		m.Close()
+	}
+}
