@@ -11,8 +11,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -149,55 +147,23 @@ func (s *Studio) UseCurrentResult() {
 }
 
 func (s *Studio) openImageDialog() {
-	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
-		if err != nil || rc == nil {
-			if err != nil {
-				s.showError(err)
-			}
-			return
+	s.openAs([]string{".png", ".jpg", ".jpeg"}, func(b []byte, name string) error {
+		img, err := imageio.Decode(b)
+		if err == nil {
+			s.SetInputPicture(img, name)
 		}
-		defer rc.Close()
-		img, err := readPicture(rc)
-		if err != nil {
-			s.showError(fmt.Errorf("%s: %w", rc.URI().Name(), err))
-			return
-		}
-		s.SetInputPicture(img, rc.URI().Name())
-	}, s.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg"}))
-	d.Show()
+		return err
+	})
 }
 
 func (s *Studio) openMaskDialog() {
-	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
-		if err != nil || rc == nil {
-			if err != nil {
-				s.showError(err)
-			}
-			return
+	s.openAs([]string{".png"}, func(b []byte, _ string) error {
+		img, err := imageio.Decode(b)
+		if err == nil {
+			s.inpaint.painter.SetMask(img)
 		}
-		defer rc.Close()
-		img, err := readPicture(rc)
-		if err != nil {
-			s.showError(fmt.Errorf("%s: %w", rc.URI().Name(), err))
-			return
-		}
-		s.inpaint.painter.SetMask(img)
-	}, s.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
-	d.Show()
-}
-
-// readPicture decodes a picture within imageio's limits.
-func readPicture(r io.Reader) (image.Image, error) {
-	b, err := io.ReadAll(io.LimitReader(r, imageio.MaxImageBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > imageio.MaxImageBytes {
-		return nil, fmt.Errorf("larger than %d bytes", imageio.MaxImageBytes)
-	}
-	return imageio.Decode(b)
+		return err
+	})
 }
 
 // Inpaint runs RePaint or replacement on the painted picture.

@@ -1406,6 +1406,12 @@ func (s *Studio) saveAs(name string, write func(io.Writer) error) {
 }
 
 func (s *Studio) openDialog() {
+	s.openAs([]string{".png"}, func(b []byte, _ string) error { return s.OpenRecipe(b) })
+}
+
+// openAs asks for a file of one of the extensions and hands its bytes
+// (within the image size limit) to use; an error is a dialog naming it.
+func (s *Studio) openAs(exts []string, use func(b []byte, name string) error) {
 	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
 		if err != nil || rc == nil {
 			if err != nil {
@@ -1414,16 +1420,18 @@ func (s *Studio) openDialog() {
 			return
 		}
 		defer rc.Close()
-		b, err := io.ReadAll(io.LimitReader(rc, 256<<20))
-		if err != nil {
-			s.showError(err)
-			return
+		b, err := io.ReadAll(io.LimitReader(rc, imageio.MaxImageBytes+1))
+		if err == nil && len(b) > imageio.MaxImageBytes {
+			err = fmt.Errorf("larger than %d bytes", imageio.MaxImageBytes)
 		}
-		if err := s.OpenRecipe(b); err != nil {
-			s.showError(err)
+		if err == nil {
+			err = use(b, rc.URI().Name())
+		}
+		if err != nil {
+			s.showError(fmt.Errorf("%s: %w", rc.URI().Name(), err))
 		}
 	}, s.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".png"}))
+	d.SetFilter(storage.NewExtensionFileFilter(exts))
 	d.Show()
 }
 
