@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -22,6 +23,8 @@ const (
 	eglSurfaceType             = 0x3033
 	eglPbufferBit              = 0x0001
 	eglExtensions              = 0x3055
+	eglPlatformDeviceEXT       = 0x313F
+	eglDeviceExtensions        = 0x3055
 )
 
 // egl holds the few EGL entry points we call, loaded from libEGL at run
@@ -37,6 +40,8 @@ type egl struct {
 	destroyContext  func(dpy, ctx uintptr) uint32
 	terminate       func(dpy uintptr) uint32
 	getError        func() int32
+	queryDevices    func(max int32, devices *uintptr, num *int32) uint32
+	queryDeviceStr  func(device uintptr, name int32) uintptr
 
 	dpy, ctx uintptr
 }
@@ -61,16 +66,82 @@ func loadEGL() (*egl, error) {
 		return nil, errors.New("EGL lacks eglGetPlatformDisplayEXT (EGL_EXT_platform_base)")
 	}
 	purego.RegisterFunc(&e.getPlatformDisp, fn)
+	if q := e.getProcAddress("eglQueryDevicesEXT"); q != 0 {
+		purego.RegisterFunc(&e.queryDevices, q)
+	}
+	if q := e.getProcAddress("eglQueryDeviceStringEXT"); q != 0 {
+		purego.RegisterFunc(&e.queryDeviceStr, q)
+	}
 	return e, nil
 }
 
-// open makes a headless OpenGL 4.3 core context current on this thread,
-// with Mesa's surfaceless platform (no X server, no window).
+// devices lists the EGL devices (EGL_EXT_device_enumeration), hardware
+// ones first: a device whose extensions name Mesa's software rasteriser
+// goes last. Empty when the extension is missing.
+func (e *egl) devices() []uintptr {
+	if e.queryDevices == nil {
+		return nil
+	}
+	var n int32
+	if e.queryDevices(0, nil, &n) == 0 || n <= 0 {
+		return nil
+	}
+	devs := make([]uintptr, n)
+	if e.queryDevices(n, &devs[0], &n) == 0 {
+		return nil
+	}
+	var hw, soft []uintptr
+	for _, d := range devs[:n] {
+		ext := ""
+		if e.queryDeviceStr != nil {
+			ext = goString(e.queryDeviceStr(d, eglDeviceExtensions))
+		}
+		if strings.Contains(ext, "EGL_MESA_device_software") {
+			soft = append(soft, d)
+		} else {
+			hw = append(hw, d)
+		}
+	}
+	return append(hw, soft...)
+}
+
+// goString copies a NUL-terminated C string.
+func goString(p uintptr) string {
+	if p == 0 {
+		return ""
+	}
+	var b []byte
+	for i := uintptr(0); ; i++ {
+		c := *(*byte)(unsafe.Add(*(*unsafe.Pointer)(unsafe.Pointer(&p)), i))
+		if c == 0 {
+			return string(b)
+		}
+		b = append(b, c)
+	}
+}
+
+// open makes a headless OpenGL 4.3 core context current on this thread:
+// on the first hardware EGL device when the driver enumerates devices
+// (EGL_EXT_platform_device), else on Mesa's surfaceless platform (no X
+// server, no window).
 func (e *egl) open() error {
+	for _, d := range e.devices() {
+		if e.dpy = e.getPlatformDisp(eglPlatformDeviceEXT, d, nil); e.dpy != 0 {
+			if err := e.context(); err == nil {
+				return nil
+			}
+			e.terminate(e.dpy)
+		}
+	}
 	e.dpy = e.getPlatformDisp(eglPlatformSurfacelessMesa, 0, nil)
 	if e.dpy == 0 {
 		return fmt.Errorf("no surfaceless EGL display (EGL error %#x)", e.getError())
 	}
+	return e.context()
+}
+
+// context initialises the display and makes a 4.3 core context current.
+func (e *egl) context() error {
 	var major, minor int32
 	if e.initialize(e.dpy, &major, &minor) == 0 {
 		return fmt.Errorf("eglInitialize failed (EGL error %#x)", e.getError())
