@@ -167,7 +167,10 @@ func dryBuild(cfg Config) (*Model, error) {
 }
 
 // nullBackend records shapes and allocated bytes and computes nothing.
-type nullBackend struct{ bytes, largest int64 }
+type nullBackend struct {
+	bytes, largest int64
+	flops          float64 // 2 per multiply-add of Conv2D, Linear and Attention
+}
 
 type nullTensor Shape
 
@@ -180,20 +183,29 @@ func (b *nullBackend) Alloc(s Shape) Tensor {
 	b.largest = max(b.largest, n)
 	return nullTensor(s)
 }
-func (b *nullBackend) Free(Tensor)                                                {}
-func (b *nullBackend) Close() error                                               { return nil }
-func (b *nullBackend) Err() error                                                 { return nil }
-func (b *nullBackend) Caps() Caps                                                 { return Caps{} }
-func (b *nullBackend) Upload(Tensor, []float32)                                   {}
-func (b *nullBackend) Download([]float32, Tensor)                                 {}
-func (b *nullBackend) Conv2D(_, _, _, _ Tensor, _ int, _ Padding)                 {}
-func (b *nullBackend) Linear(_, _, _, _ Tensor)                                   {}
-func (b *nullBackend) GroupNorm(_, _, _, _ Tensor, _ int, _ float32, _ bool)      {}
-func (b *nullBackend) SiLU(_, _ Tensor)                                           {}
-func (b *nullBackend) AddChannels(_, _, _ Tensor)                                 {}
-func (b *nullBackend) ScaleShift(_, _, _ Tensor)                                  {}
-func (b *nullBackend) AddDiv(_, _, _ Tensor, _ float32)                           {}
-func (b *nullBackend) Concat(_, _, _ Tensor)                                      {}
-func (b *nullBackend) Upsample2x(_, _ Tensor)                                     {}
-func (b *nullBackend) Attention(_, _, _, _ Tensor, _ int, _ float32)              {}
+func (b *nullBackend) Free(Tensor)                {}
+func (b *nullBackend) Close() error               { return nil }
+func (b *nullBackend) Err() error                 { return nil }
+func (b *nullBackend) Caps() Caps                 { return Caps{} }
+func (b *nullBackend) Upload(Tensor, []float32)   {}
+func (b *nullBackend) Download([]float32, Tensor) {}
+func (b *nullBackend) Conv2D(dst, _, w, _ Tensor, _ int, _ Padding) {
+	ws, ds := w.Shape(), dst.Shape()
+	b.flops += 2 * float64(ws[0]*ws[1]*ws[2]*ws[3]) * float64(ds[0]*ds[2]*ds[3])
+}
+func (b *nullBackend) Linear(dst, x, _, _ Tensor) {
+	b.flops += 2 * float64(x.Shape()[1]) * float64(dst.Shape()[0]*dst.Shape()[1])
+}
+func (b *nullBackend) GroupNorm(_, _, _, _ Tensor, _ int, _ float32, _ bool) {}
+func (b *nullBackend) SiLU(_, _ Tensor)                                      {}
+func (b *nullBackend) AddChannels(_, _, _ Tensor)                            {}
+func (b *nullBackend) ScaleShift(_, _, _ Tensor)                             {}
+func (b *nullBackend) AddDiv(_, _, _ Tensor, _ float32)                      {}
+func (b *nullBackend) Concat(_, _, _ Tensor)                                 {}
+func (b *nullBackend) Upsample2x(_, _ Tensor)                                {}
+func (b *nullBackend) Attention(_, q, _, _ Tensor, _ int, _ float32) {
+	s := q.Shape()
+	t := float64(s[2] * s[3])
+	b.flops += 2 * 2 * float64(s[0]*s[1]) * t * t
+}
 func (b *nullBackend) TimestepEmbedding(_ Tensor, _ []float32, _ bool, _ float32) {}

@@ -1,6 +1,7 @@
 package unet
 
 import (
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"math"
 	"strings"
 	"testing"
@@ -162,4 +163,21 @@ func FuzzConfigToModel(f *testing.F) {
 			t.Fatalf("%d outputs", len(out))
 		}
 	})
+}
+
+// TestFLOPsOfCIFAR10: the dry run counts the google/ddpm-cifar10-32 forward
+// at the published 12.44 GFLOP (convolutions, linear layers and attention
+// products, 2 per multiply-add).
+func TestFLOPsOfCIFAR10(t *testing.T) {
+	cfg := must(LoadConfig(golden.Find(t, "unet/ddpm-cifar10-32.config.json")))(t)
+	f := must(FLOPsOf(cfg, 32, 32))(t)
+	t.Logf("%.4g FLOP", f)
+	if math.Abs(f/12.44e9-1) > 0.002 {
+		t.Errorf("%.4g FLOP, want 12.44e9", f)
+	}
+	// A layer more counts more.
+	cfg.LayersPerBlock = 3
+	if g := must(FLOPsOf(cfg, 32, 32))(t); g <= f {
+		t.Errorf("three layers per block count %.4g ≤ %.4g", g, f)
+	}
 }

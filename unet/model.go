@@ -750,64 +750,35 @@ func (m *Model) Predict(ctx context.Context, x []float32, shape diffusion.Shape,
 
 // FLOPs is the number of floating-point operations (2 per multiply-add) of
 // the convolutions, linear layers and attention products of one forward pass
-// at batch 1 on an H×W input: the count the benchmarks report against.
+// at batch 1 on an H×W input: the count the benchmarks report against. It is
+// counted by running the graph on a backend that computes nothing, so the
+// count follows the graph and is never a second walker to keep in step.
 func (m *Model) FLOPs(h, w int) float64 {
-	var f float64
-	cv := func(c conv, hh, ww int) (int, int) {
-		ho := (hh+c.pad.Top+c.pad.Bottom-c.k)/c.stride + 1
-		wo := (ww+c.pad.Left+c.pad.Right-c.k)/c.stride + 1
-		ci := c.w.Shape()[1]
-		f += 2 * float64(c.co*ci*c.k*c.k) * float64(ho*wo)
-		return ho, wo
+	f, err := FLOPsOf(m.Config, h, w)
+	if err != nil {
+		return 0
 	}
-	lin := func(l linear) { f += 2 * float64(l.in*l.out) }
-	res := func(r resnet, hh, ww int) {
-		cv(r.conv1, hh, ww)
-		cv(r.conv2, hh, ww)
-		lin(r.temb)
-		if r.shortcut != nil {
-			cv(*r.shortcut, hh, ww)
-		}
-	}
-	att := func(at *attention, hh, ww int) {
-		for _, c := range []conv{at.q, at.k, at.v, at.o} {
-			cv(c, hh, ww)
-		}
-		inner := at.q.co
-		f += 2 * 2 * float64(inner) * float64(hh*ww) * float64(hh*ww)
-	}
-	lin(m.timeLin1)
-	lin(m.timeLin2)
-	cv(m.convIn, h, w)
-	for _, blk := range m.down {
-		for j, r := range blk.resnets {
-			res(r, h, w)
-			if blk.attns[j] != nil {
-				att(blk.attns[j], h, w)
-			}
-		}
-		if blk.resize != nil {
-			h, w = cv(*blk.resize, h, w)
-		}
-	}
-	if m.mid != nil {
-		res(m.mid.res0, h, w)
-		if m.mid.attn != nil {
-			att(m.mid.attn, h, w)
-		}
-		res(m.mid.res1, h, w)
-	}
-	for _, blk := range m.up {
-		for j, r := range blk.resnets {
-			res(r, h, w)
-			if blk.attns[j] != nil {
-				att(blk.attns[j], h, w)
-			}
-		}
-		if blk.resize != nil {
-			h, w = cv(*blk.resize, 2*h, 2*w)
-		}
-	}
-	cv(m.convOut, h, w)
 	return f
+}
+
+// FLOPsOf is FLOPs from the config alone.
+func FLOPsOf(cfg Config, h, w int) (float64, error) {
+	d, err := dryBuild(cfg)
+	if err != nil {
+		return 0, err
+	}
+	if err := d.checkSizes(h, w); err != nil {
+		return 0, err
+	}
+	nb := d.backend.(*nullBackend)
+	d.dry = true
+	var classes []int
+	if cfg.HasClasses() {
+		classes = []int{0}
+	}
+	nb.flops = 0
+	if _, err := d.forward(nil, 1, h, w, []float32{0}, classes); err != nil {
+		return 0, err
+	}
+	return nb.flops, nil
 }
