@@ -122,3 +122,59 @@ func BenchmarkForward(b *testing.B) {
 		m.Close()
 	}
 }
+
+// BenchmarkKernels times the U-Net's heaviest kernels at CIFAR-10 sizes on
+// the CPU and on GL side by side (each iteration ends with a Download, the
+// GL barrier, so asynchronous work is counted).
+func BenchmarkKernels(b *testing.B) {
+	g, err := render.Open()
+	if err != nil {
+		b.Skip(err)
+	}
+	defer g.Close()
+	for _, be := range []struct {
+		name string
+		b    unet.Backend
+	}{{"cpu", unet.NewCPU()}, {"gl", g}} {
+		k := be.b
+		up := func(s unet.Shape) unet.Tensor {
+			t := k.Alloc(s)
+			v := make([]float32, s.Len())
+			for i := range v {
+				v[i] = float32(i%7) * 0.1
+			}
+			k.Upload(t, v)
+			return t
+		}
+		x := up(unet.Shape{1, 128, 32, 32})
+		dst := up(unet.Shape{1, 128, 32, 32})
+		w := up(unet.Shape{128, 128, 3, 3})
+		bias := up(unet.Shape{128, 1, 1, 1})
+		gamma, beta := up(unet.Shape{128, 1, 1, 1}), up(unet.Shape{128, 1, 1, 1})
+		q := up(unet.Shape{1, 256, 16, 16})
+		att := up(unet.Shape{1, 256, 16, 16})
+		sync := make([]float32, 1)
+		for _, c := range []struct {
+			name  string
+			flops float64
+			run   func()
+			out   unet.Tensor
+		}{
+			{"conv3x3_128ch_32x32", 2 * 128 * 128 * 9 * 1024, func() { k.Conv2D(dst, x, w, bias, 1, unet.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}) }, dst},
+			{"groupnorm_silu_128ch_32x32", 0, func() { k.GroupNorm(dst, x, gamma, beta, 32, 1e-6, true) }, dst},
+			{"attention_256tok_256ch", 2 * 2 * 256 * 256 * 256, func() { k.Attention(att, q, q, q, 1, 0.0625) }, att},
+		} {
+			b.Run(be.name+"/"+c.name, func(b *testing.B) {
+				for b.Loop() {
+					c.run()
+					k.Download(sync, c.out)
+				}
+				per := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(per*1e3, "ms/op")
+				if c.flops > 0 {
+					b.ReportMetric(c.flops/per/1e9, "GFLOP/s")
+				}
+			})
+		}
+	}
+}
