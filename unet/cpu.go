@@ -186,15 +186,30 @@ func (c *CPU) packedA(w *CPUTensor, impl sgemm.Implementation, m, k int) *sgemm.
 // (input channel, ky, kx) and column j the output pixel (oy, ox), so B[p][j]
 // is the input pixel under that kernel tap, or 0 in the padding.
 func convPacker(x []float32, h, w, kh, kw, stride int, pad Padding, wo int) sgemm.BPacker {
+	khw := kh * kw
 	return func(dst []float32, p0, kcur, j0, ncur, nr int) {
+		// Where each tap of this block reads: its input plane and its
+		// offsets, computed once per block rather than divided out per
+		// (tap, panel) pair.
+		type tapAt struct{ plane, dy, dx int }
+		var tapBuf [512]tapAt
+		taps := tapBuf[:0]
+		if kcur > len(tapBuf) {
+			taps = make([]tapAt, 0, kcur)
+		}
+		for pp := 0; pp < kcur; pp++ {
+			tap := p0 + pp
+			ch, r := tap/khw, tap%khw
+			taps = append(taps, tapAt{ch * h * w, r/kw - pad.Top, r%kw - pad.Left})
+		}
 		// A panel's columns are runs of output pixels within one output row:
 		// find the runs once per panel, then copy each tap's rows per run.
 		type run struct{ oy, ox, n, off int }
-		runs := make([]run, 0, nr+1)
+		var runBuf [64]run
 		for q := 0; q*nr < ncur; q++ {
 			jStart := j0 + q*nr
 			cols := min(nr, ncur-q*nr)
-			runs = runs[:0]
+			runs := runBuf[:0]
 			for jj := 0; jj < cols; {
 				j := jStart + jj
 				oy, ox := j/wo, j%wo
@@ -203,35 +218,55 @@ func convPacker(x []float32, h, w, kh, kw, stride int, pad Padding, wo int) sgem
 				jj += n
 			}
 			panel := dst[q*nr*kcur : (q+1)*nr*kcur]
-			for pp := 0; pp < kcur; pp++ {
-				tap := p0 + pp
-				ch, r := tap/(kh*kw), tap%(kh*kw)
-				ky, kx := r/kw, r%kw
-				plane := x[ch*h*w : (ch+1)*h*w]
+			for pp, t := range taps {
 				d := panel[pp*nr : pp*nr+nr]
 				for _, rn := range runs {
 					out := d[rn.off : rn.off+rn.n]
-					iy := rn.oy*stride + ky - pad.Top
+					iy := rn.oy*stride + t.dy
 					if iy < 0 || iy >= h {
 						clear(out)
 						continue
 					}
-					src := plane[iy*w : (iy+1)*w]
-					ix0 := rn.ox*stride + kx - pad.Left
-					if stride == 1 && ix0 >= 0 && ix0+rn.n <= w {
-						copy(out, src[ix0:ix0+rn.n])
+					row := x[t.plane+iy*w : t.plane+(iy+1)*w]
+					ix0 := rn.ox*stride + t.dx
+					if stride == 1 {
+						if ix0 >= 0 && ix0+rn.n <= w {
+							// Most runs are a whole panel width: a fixed-size
+							// array copy compiles to a few vector moves, where
+							// copy() is a call with its own bookkeeping.
+							switch len(out) {
+							case 16:
+								*(*[16]float32)(out) = *(*[16]float32)(row[ix0 : ix0+16])
+							case 8:
+								*(*[8]float32)(out) = *(*[8]float32)(row[ix0 : ix0+8])
+							case 32:
+								*(*[32]float32)(out) = *(*[32]float32)(row[ix0 : ix0+32])
+							default:
+								copy(out, row[ix0:ix0+len(out)])
+							}
+							continue
+						}
+						// A run over the left or right padding: zeros, then
+						// the part inside the row, then zeros.
+						lo := min(len(out), max(0, -ix0))
+						hi := max(lo, min(len(out), w-ix0))
+						clear(out[:lo])
+						copy(out[lo:hi], row[ix0+lo:ix0+hi])
+						clear(out[hi:])
 						continue
 					}
 					for i := range out {
 						ix := ix0 + i*stride
 						if ix >= 0 && ix < w {
-							out[i] = src[ix]
+							out[i] = row[ix]
 						} else {
 							out[i] = 0
 						}
 					}
 				}
-				clear(d[cols:])
+				if cols < nr {
+					clear(d[cols:])
+				}
 			}
 		}
 	}
