@@ -59,7 +59,12 @@ func run(t *testing.T, dir string, args ...string) result {
 	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	return resultOf(t, cmd.Run(), &out, &errb)
+}
+
+// resultOf turns a finished command into its exit status and output.
+func resultOf(t *testing.T, err error, out, errb *bytes.Buffer) result {
+	t.Helper()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

@@ -44,13 +44,7 @@ func runLimited(t *testing.T, dir string, args ...string) result {
 	if ctx.Err() != nil {
 		t.Fatalf("%v: did not finish (hang)", args)
 	}
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, out.String(), errb.String()}
+	return resultOf(t, err, &out, &errb)
 }
 
 // pngClaiming is a 69-byte PNG whose header claims w×h pixels.

@@ -106,6 +106,23 @@ func (d *display) screenshot() image.Image {
 	return img
 }
 
+// settled waits until the view has not changed for n screenshots in a row
+// (a quarter of a second apart), within five minutes.
+func (d *display) settled(win image.Rectangle, n int) bool {
+	var last string
+	stable := 0
+	return d.waitFor(5*time.Minute, func() bool {
+		now, _ := region(d.screenshot(), win)
+		if now == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = now
+		return stable >= n
+	})
+}
+
 // region is the chain view's part of the window (the centre), as a
 // fingerprint of its pixels and a count of distinct colours.
 func region(img image.Image, win image.Rectangle) (string, int) {
@@ -169,24 +186,13 @@ func TestRealWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until the picture changes, then until it stops changing.
-	var last string
 	if !d.waitFor(3*time.Minute, func() bool {
 		now, _ := region(d.screenshot(), win)
 		return now != before
 	}) {
 		t.Fatal("Ctrl+Enter changed nothing in the view")
 	}
-	stable := 0
-	if !d.waitFor(5*time.Minute, func() bool {
-		now, _ := region(d.screenshot(), win)
-		if now == last {
-			stable++
-		} else {
-			stable = 0
-		}
-		last = now
-		return stable >= 6 // 1.5 s without a change
-	}) {
+	if !d.settled(win, 6) {
 		t.Fatal("the picture never settled")
 	}
 	final, colours := region(d.screenshot(), win)
@@ -327,18 +333,7 @@ func TestRealWindowInpaint(t *testing.T) {
 	}
 	d.run("xdotool", "key", "ctrl+i")
 	// Wait for the run: the picture changes, then settles.
-	var last string
-	stable := 0
-	if !d.waitFor(5*time.Minute, func() bool {
-		now, _ := region(d.screenshot(), win)
-		if now == last {
-			stable++
-		} else {
-			stable = 0
-		}
-		last = now
-		return stable >= 8
-	}) {
+	if !d.settled(win, 8) {
 		t.Fatal("the inpainting never settled")
 	}
 	d.run("xdotool", "key", "ctrl+s")
