@@ -318,11 +318,10 @@ func (s *Studio) build() {
 	s.tPlot.SetMinSize(fyne.NewSize(100, 36))
 	s.tPlot.Hidden = true
 
-	s.samplerSel = widget.NewRadioGroup([]string{"DDPM", "DDIM"}, func(string) { s.settingChanged() })
+	s.samplerSel = widget.NewRadioGroup([]string{"DDPM", "DDIM"}, nil)
 	s.samplerSel.Horizontal = true
 	s.samplerSel.Required = true
 	s.stepsEntry = widget.NewEntry()
-	s.stepsEntry.OnChanged = func(string) { s.settingChanged() }
 	s.etaLabel = widget.NewLabel("η 0.00")
 	s.etaSlider = widget.NewSlider(0, 1)
 	s.etaSlider.Step = 0.05
@@ -627,8 +626,6 @@ func (s *Studio) setRecentOptions() {
 	s.applying = false
 }
 
-// settingChanged keeps the steps sensible when the sampler changes.
-func (s *Studio) settingChanged() {}
 
 // ---- the schedule panel ----
 
