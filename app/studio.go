@@ -626,7 +626,6 @@ func (s *Studio) setRecentOptions() {
 	s.applying = false
 }
 
-
 // ---- the schedule panel ----
 
 // scheduleFromPanel is the schedule the next run will use.
