@@ -7,7 +7,7 @@ GO ?= go
 DEB_PACKAGES := gcc pkg-config libc6-dev \
 	libgl1-mesa-dev libegl1-mesa-dev libgles2-mesa-dev \
 	libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	xvfb xauth mesa-utils libgl1-mesa-dri xdotool imagemagick
+	xvfb xauth mesa-utils libgl1-mesa-dri libegl1 libegl-mesa0 libglx-mesa0 xdotool imagemagick
 
 # fyne.Do everywhere, whatever folder the binary runs from (FyneApp.toml's
 # migration is otherwise read from beside the executable).
