@@ -10,9 +10,13 @@ import "math"
 func AffineSiLU(dst, src []float32, a, b float32, withSiLU bool) {
 	n := min(len(dst), len(src))
 	done := 0
-	if useAVX512 && n >= 16 {
+	switch {
+	case useAVX512 && n >= 16:
 		done = n &^ 15
 		affineAVX512(&dst[0], &src[0], done, a, b, withSiLU)
+	case useAVX2 && n >= 8:
+		done = n &^ 7
+		affineAVX2(&dst[0], &src[0], done, a, b, withSiLU)
 	}
 	affineGo(dst[done:n], src[done:n], a, b, withSiLU)
 }

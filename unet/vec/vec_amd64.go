@@ -2,7 +2,13 @@ package vec
 
 import "golang.org/x/sys/cpu"
 
-var useAVX512 = cpu.X86.HasAVX512F
+var (
+	useAVX512 = cpu.X86.HasAVX512F
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+//go:noescape
+func affineAVX2(dst, src *float32, n int, a, b float32, silu bool)
 
 //go:noescape
 func affineAVX512(dst, src *float32, n int, a, b float32, silu bool)

@@ -12,7 +12,10 @@ DATA expc<>+32(SB)/4, $0x3f000000 // c5
 DATA expc<>+36(SB)/4, $0x3f800000 // 1
 DATA expc<>+40(SB)/4, $0x42b0c0a5 // 88.376
 DATA expc<>+44(SB)/4, $0xc2b0c0a5 // -88.376
-GLOBL expc<>(SB), RODATA|NOPTR, $48
+DATA expc<>+48(SB)/4, $0x42b00000 // 88: 2^n stays finite without VSCALEFPS
+DATA expc<>+52(SB)/4, $0xc2ae0000 // -87: 2^n stays normal without VSCALEFPS
+DATA expc<>+56(SB)/4, $0x0000007f // 127, the exponent bias
+GLOBL expc<>(SB), RODATA|NOPTR, $60
 
 // func affineAVX512(dst, src *float32, n int, a, b float32, silu bool)
 // n is a multiple of 16. y = src·a + b; with silu, dst = y / (1 + e^−y),
@@ -121,5 +124,76 @@ sqloop:
 	VHADDPS X0, X0, X0
 	VHADDPS X0, X0, X0
 	MOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func affineAVX2(dst, src *float32, n int, a, b float32, silu bool)
+// n is a multiple of 8. The AVX-512 loop on 8 lanes with FMA3; without
+// VSCALEFPS, 2^n is built in the exponent bits, so −y is clamped to
+// [−87, 88] where that stays a normal float (e^−y beyond adds nothing to 1).
+TEXT ·affineAVX2(SB), NOSPLIT, $0-33
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y10
+	VBROADCASTSS b+28(FP), Y11
+	MOVB silu+32(FP), AL
+	VBROADCASTSS expc<>+0(SB), Y12
+	VBROADCASTSS expc<>+4(SB), Y13
+	VBROADCASTSS expc<>+8(SB), Y14
+	VBROADCASTSS expc<>+36(SB), Y15
+	VBROADCASTSS expc<>+48(SB), Y8
+	VBROADCASTSS expc<>+52(SB), Y9
+	VPBROADCASTD expc<>+56(SB), Y7
+	TESTB AL, AL
+	JZ    plain2
+
+siluloop2:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y11, Y10, Y0        // y = src*a + b
+	VXORPS Y1, Y1, Y1
+	VSUBPS Y0, Y1, Y1               // x = -y
+	VMINPS Y8, Y1, Y1
+	VMAXPS Y9, Y1, Y1               // clamp to [-87, 88]
+	VMULPS Y12, Y1, Y2              // x·log2e
+	VROUNDPS $0, Y2, Y2             // n = round to nearest
+	VFNMADD231PS Y13, Y2, Y1        // r = x − n·ln2hi
+	VFNMADD231PS Y14, Y2, Y1        // r −= n·ln2lo
+	VBROADCASTSS expc<>+12(SB), Y3  // p = c0
+	VBROADCASTSS expc<>+16(SB), Y4
+	VFMADD213PS Y4, Y1, Y3          // p = p·r + c1
+	VBROADCASTSS expc<>+20(SB), Y4
+	VFMADD213PS Y4, Y1, Y3
+	VBROADCASTSS expc<>+24(SB), Y4
+	VFMADD213PS Y4, Y1, Y3
+	VBROADCASTSS expc<>+28(SB), Y4
+	VFMADD213PS Y4, Y1, Y3
+	VBROADCASTSS expc<>+32(SB), Y4
+	VFMADD213PS Y4, Y1, Y3          // p = p·r + c5
+	VMULPS Y1, Y1, Y4               // r²
+	VFMADD213PS Y1, Y4, Y3          // p·r² + r
+	VADDPS Y15, Y3, Y3              // + 1
+	VCVTPS2DQ Y2, Y5                // n as int32
+	VPADDD Y7, Y5, Y5
+	VPSLLD $23, Y5, Y5              // 2^n as float bits
+	VMULPS Y5, Y3, Y3               // e^x = p · 2^n
+	VADDPS Y15, Y3, Y3              // 1 + e^−y
+	VDIVPS Y3, Y0, Y0               // y / (1 + e^−y)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  siluloop2
+	VZEROUPPER
+	RET
+
+plain2:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y11, Y10, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  plain2
 	VZEROUPPER
 	RET

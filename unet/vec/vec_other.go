@@ -7,3 +7,7 @@ const useAVX512 = false
 func affineAVX512(dst, src *float32, n int, a, b float32, silu bool) { panic("unreachable") }
 func sumAVX512(x *float32, n int) float32                            { panic("unreachable") }
 func sumSqDevAVX512(x *float32, n int, mean float32) float32         { panic("unreachable") }
+
+const useAVX2 = false
+
+func affineAVX2(dst, src *float32, n int, a, b float32, silu bool) { panic("unreachable") }
