@@ -115,24 +115,20 @@ func (p *MaskPainter) push() {
 }
 
 // Undo takes back the last edit.
-func (p *MaskPainter) Undo() {
-	if len(p.undo) == 0 {
-		return
-	}
-	p.redo = append(p.redo, p.mask)
-	p.mask = p.undo[len(p.undo)-1]
-	p.undo = p.undo[:len(p.undo)-1]
-	p.changed()
-}
+func (p *MaskPainter) Undo() { p.step(&p.undo, &p.redo) }
 
 // Redo repeats an edit Undo took back.
-func (p *MaskPainter) Redo() {
-	if len(p.redo) == 0 {
+func (p *MaskPainter) Redo() { p.step(&p.redo, &p.undo) }
+
+// step moves the current mask onto to and restores the newest mask of from;
+// Undo and Redo are the same move in opposite directions.
+func (p *MaskPainter) step(from, to *[][]uint8) {
+	if len(*from) == 0 {
 		return
 	}
-	p.undo = append(p.undo, p.mask)
-	p.mask = p.redo[len(p.redo)-1]
-	p.redo = p.redo[:len(p.redo)-1]
+	*to = append(*to, p.mask)
+	p.mask = (*from)[len(*from)-1]
+	*from = (*from)[:len(*from)-1]
 	p.changed()
 }
 
