@@ -7,18 +7,43 @@ package vec
 import "math"
 
 // AffineSiLU sets dst[i] = silu(src[i]·a + b) if withSiLU, else src[i]·a + b.
+// Each element's result depends only on its value, never on where it lies
+// in the slice: the last partial vector goes through the vector code too
+// (padded), so a kernel split across goroutines at any boundary, or a
+// GroupNorm fused with its SiLU versus the two run apart, gives the same
+// bits.
 func AffineSiLU(dst, src []float32, a, b float32, withSiLU bool) {
 	n := min(len(dst), len(src))
-	done := 0
+	width := 0
 	switch {
-	case useAVX512 && n >= 16:
-		done = n &^ 15
-		affineAVX512(&dst[0], &src[0], done, a, b, withSiLU)
-	case useAVX2 && n >= 8:
-		done = n &^ 7
-		affineAVX2(&dst[0], &src[0], done, a, b, withSiLU)
+	case useAVX512:
+		width = 16
+	case useAVX2:
+		width = 8
+	default:
+		affineGo(dst[:n], src[:n], a, b, withSiLU)
+		return
 	}
-	affineGo(dst[done:n], src[done:n], a, b, withSiLU)
+	done := n - n%width
+	if done > 0 {
+		affineVec(&dst[0], &src[0], done, a, b, withSiLU)
+	}
+	if done < n {
+		var in, out [16]float32
+		copy(in[:], src[done:n])
+		affineVec(&out[0], &in[0], width, a, b, withSiLU)
+		copy(dst[done:n], out[:n-done])
+	}
+}
+
+// affineVec runs the widest vector kernel on n elements, a multiple of its
+// width (direct calls, so that the padded tail stays on the stack).
+func affineVec(dst, src *float32, n int, a, b float32, withSiLU bool) {
+	if useAVX512 {
+		affineAVX512(dst, src, n, a, b, withSiLU)
+	} else {
+		affineAVX2(dst, src, n, a, b, withSiLU)
+	}
 }
 
 func affineGo(dst, src []float32, a, b float32, withSiLU bool) {

@@ -90,3 +90,30 @@ func BenchmarkAffineSiLU(b *testing.B) {
 		b.ReportMetric(float64(len(src)*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 	})
 }
+
+// TestAffineSiLUPositionIndependent: an element's result is the same
+// wherever it lies in the slice and however long the slice is, so that
+// kernels split across goroutines at any boundary agree to the bit.
+func TestAffineSiLUPositionIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	src := make([]float32, 97)
+	for i := range src {
+		src[i] = float32(r.NormFloat64() * 8)
+	}
+	for _, withSiLU := range []bool{false, true} {
+		whole := make([]float32, len(src))
+		AffineSiLU(whole, src, 1.3, 0.2, withSiLU)
+		for lo := 0; lo < len(src); lo++ {
+			for _, n := range []int{1, 3, 7, 9, 17, 33} {
+				hi := min(len(src), lo+n)
+				part := make([]float32, hi-lo)
+				AffineSiLU(part, src[lo:hi], 1.3, 0.2, withSiLU)
+				for i, v := range part {
+					if math.Float32bits(v) != math.Float32bits(whole[lo+i]) {
+						t.Fatalf("silu=%v: element %d is %v alone in [%d,%d) but %v in the whole slice", withSiLU, lo+i, v, lo, hi, whole[lo+i])
+					}
+				}
+			}
+		}
+	}
+}

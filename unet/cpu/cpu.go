@@ -1,0 +1,513 @@
+package cpu
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/ddpmstudio/ddpmstudio/unet/backend"
+	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
+	"github.com/ddpmstudio/ddpmstudio/unet/vec"
+)
+
+// Tensor is a tensor of the CPU backend: a plain float32 slice.
+type Tensor struct {
+	shape backend.Shape
+	Data  []float32
+	// version counts uploads, so caches derived from the contents (packed
+	// convolution weights) know when they are stale. Code that writes Data
+	// directly must call Touch.
+	version uint64
+}
+
+// Touch marks the tensor's contents as changed.
+func (t *Tensor) Touch() { t.version++ }
+
+// Shape implements backend.Tensor.
+func (t *Tensor) Shape() backend.Shape { return t.shape }
+
+// NewTensor wraps data (which must hold s.Len() values) as a CPU tensor.
+func NewTensor(s backend.Shape, data []float32) *Tensor { return &Tensor{shape: s, Data: data} }
+
+// Backend is the CPU backend: convolutions are im2col + Sgemm through gonum's
+// blas.Float32 interface (by default the packed AVX-512/AVX2 implementation of
+// package sgemm, which embeds gonum's own BLAS), the other
+// kernels plain loops split across all cores. It keeps one scratch buffer
+// for im2col and attention scores and grows it only when a larger layer
+// appears, so a steady-state forward pass does not grow memory.
+type Backend struct {
+	workers int
+	mu      sync.Mutex // guards scratch and packed: kernels may be called from one goroutine at a time
+	scratch []float32
+	blas    blas.Float32
+	packed  map[*Tensor]packedWeights
+	// Training's scratch: im2col and its gradient, and the flipped kernels
+	// of the transposed convolutions, guarded by mu too.
+	trainCol []float32
+	flipped  map[*Tensor]packedWeights
+}
+
+type packedWeights struct {
+	version uint64
+	a       *sgemm.PackedA
+}
+
+// New returns a CPU backend using GOMAXPROCS cores and the fastest
+// SGEMM kernel this processor supports.
+func New() *Backend { return NewWithBLAS(sgemm.New()) }
+
+// NewWithBLAS returns a CPU backend whose products go through impl: an
+// sgemm.Implementation with a chosen kernel, gonum's native BLAS, or any
+// other blas.Float32 (OpenBLAS through gonum's netlib bindings, say).
+func NewWithBLAS(impl blas.Float32) *Backend {
+	return &Backend{workers: runtime.GOMAXPROCS(0), blas: impl}
+}
+
+// Name implements Backend.
+func (c *Backend) Name() string { return "cpu" }
+
+func data(t backend.Tensor) []float32 { return t.(*Tensor).Data }
+
+// Alloc implements Backend.
+func (c *Backend) Alloc(s backend.Shape) backend.Tensor {
+	return &Tensor{shape: s, Data: make([]float32, s.Len())}
+}
+
+// Upload implements Backend.
+func (c *Backend) Upload(dst backend.Tensor, src []float32) {
+	t := dst.(*Tensor)
+	copy(t.Data, src)
+	t.version++
+}
+
+// Download implements Backend.
+func (c *Backend) Download(dst []float32, src backend.Tensor) { copy(dst, data(src)) }
+
+// Free implements Backend: the garbage collector reclaims the memory.
+func (c *Backend) Free(t backend.Tensor) {
+	if ct, ok := t.(*Tensor); ok {
+		ct.Data = nil
+	}
+}
+
+// Close implements Backend.
+func (c *Backend) Close() error { return nil }
+
+// Err implements Backend: the CPU kernels cannot fail.
+func (c *Backend) Err() error { return nil }
+
+// Caps implements Backend.
+func (c *Backend) Caps() backend.Caps { return backend.Caps{} }
+
+func (c *Backend) scratchBuf(n int) []float32 {
+	if cap(c.scratch) < n {
+		c.scratch = make([]float32, n)
+	}
+	return c.scratch[:n]
+}
+
+// parallel splits [0, n) into contiguous chunks, one per worker, and waits.
+func (c *Backend) parallel(n int, f func(lo, hi int)) {
+	w := min(c.workers, n)
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + w - 1) / w
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// Conv2D implements Backend. With the sgemm implementation the weights are
+// packed once and the image is packed straight into the product's panels
+// (no im2col matrix); any other blas.Float32 gets im2col + Sgemm.
+func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend.Padding) {
+	xs, ws, ds := x.Shape(), w.Shape(), dst.Shape()
+	n, ci, h, wd := xs[0], xs[1], xs[2], xs[3]
+	co, kh, kw := ws[0], ws[2], ws[3]
+	ho, wo := ds[2], ds[3]
+	k, p := ci*kh*kw, ho*wo
+	xd, wdat, dd, bd := data(x), data(w), data(dst), data(bias)
+	for s := 0; s < n; s++ {
+		out := dd[s*co*p : (s+1)*co*p]
+		for o := 0; o < co; o++ {
+			row := out[o*p : (o+1)*p]
+			for i := range row {
+				row[i] = bd[o]
+			}
+		}
+	}
+	if impl, ok := c.blas.(sgemm.Implementation); ok {
+		pa := c.packedA(w.(*Tensor), impl, co, k)
+		for s := 0; s < n; s++ {
+			xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
+			impl.GemmPacked(pa, p, convPacker(xin, h, wd, kh, kw, stride, pad, wo), dd[s*co*p:(s+1)*co*p], p)
+		}
+		return
+	}
+	direct := kh == 1 && kw == 1 && stride == 1 && pad == (backend.Padding{}) && ho == h && wo == wd
+	var col []float32
+	if !direct {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		col = c.scratchBuf(k * p)
+	}
+	for s := 0; s < n; s++ {
+		xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
+		b := xin
+		if !direct {
+			im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
+			b = col
+		}
+		c.blas.Sgemm(blas.NoTrans, blas.NoTrans, co, p, k, 1, wdat, k, b, p, 1, dd[s*co*p:(s+1)*co*p], p)
+	}
+}
+
+// packedA returns the packed form of a weight tensor, repacking it when its
+// contents changed since.
+func (c *Backend) packedA(w *Tensor, impl sgemm.Implementation, m, k int) *sgemm.PackedA {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.packed == nil {
+		c.packed = map[*Tensor]packedWeights{}
+	}
+	if e, ok := c.packed[w]; ok && e.version == w.version {
+		return e.a
+	}
+	pa := impl.PackA(m, k, w.Data, k)
+	c.packed[w] = packedWeights{version: w.version, a: pa}
+	return pa
+}
+
+// convPacker packs the implicit im2col matrix of one image: row p of B is
+// (input channel, ky, kx) and column j the output pixel (oy, ox), so B[p][j]
+// is the input pixel under that kernel tap, or 0 in the padding.
+func convPacker(x []float32, h, w, kh, kw, stride int, pad backend.Padding, wo int) sgemm.BPacker {
+	khw := kh * kw
+	return func(dst []float32, p0, kcur, j0, ncur, nr int) {
+		// Where each tap of this block reads: its input plane and its
+		// offsets, computed once per block rather than divided out per
+		// (tap, panel) pair.
+		type tapAt struct{ plane, dy, dx int }
+		var tapBuf [512]tapAt
+		taps := tapBuf[:0]
+		if kcur > len(tapBuf) {
+			taps = make([]tapAt, 0, kcur)
+		}
+		for pp := 0; pp < kcur; pp++ {
+			tap := p0 + pp
+			ch, r := tap/khw, tap%khw
+			taps = append(taps, tapAt{ch * h * w, r/kw - pad.Top, r%kw - pad.Left})
+		}
+		// A panel's columns are runs of output pixels within one output row:
+		// find the runs once per panel, then copy each tap's rows per run.
+		type run struct{ oy, ox, n, off int }
+		var runBuf [64]run
+		for q := 0; q*nr < ncur; q++ {
+			jStart := j0 + q*nr
+			cols := min(nr, ncur-q*nr)
+			runs := runBuf[:0]
+			for jj := 0; jj < cols; {
+				j := jStart + jj
+				oy, ox := j/wo, j%wo
+				n := min(cols-jj, wo-ox)
+				runs = append(runs, run{oy, ox, n, jj})
+				jj += n
+			}
+			panel := dst[q*nr*kcur : (q+1)*nr*kcur]
+			for pp, t := range taps {
+				d := panel[pp*nr : pp*nr+nr]
+				for _, rn := range runs {
+					out := d[rn.off : rn.off+rn.n]
+					iy := rn.oy*stride + t.dy
+					if iy < 0 || iy >= h {
+						clear(out)
+						continue
+					}
+					row := x[t.plane+iy*w : t.plane+(iy+1)*w]
+					ix0 := rn.ox*stride + t.dx
+					if stride == 1 {
+						if ix0 >= 0 && ix0+rn.n <= w {
+							// Most runs are a whole panel width: a fixed-size
+							// array copy compiles to a few vector moves, where
+							// copy() is a call with its own bookkeeping.
+							switch len(out) {
+							case 16:
+								*(*[16]float32)(out) = *(*[16]float32)(row[ix0 : ix0+16])
+							case 8:
+								*(*[8]float32)(out) = *(*[8]float32)(row[ix0 : ix0+8])
+							case 32:
+								*(*[32]float32)(out) = *(*[32]float32)(row[ix0 : ix0+32])
+							default:
+								copy(out, row[ix0:ix0+len(out)])
+							}
+							continue
+						}
+						// A run over the left or right padding: zeros, then
+						// the part inside the row, then zeros.
+						lo := min(len(out), max(0, -ix0))
+						hi := max(lo, min(len(out), w-ix0))
+						clear(out[:lo])
+						copy(out[lo:hi], row[ix0+lo:ix0+hi])
+						clear(out[hi:])
+						continue
+					}
+					for i := range out {
+						ix := ix0 + i*stride
+						if ix >= 0 && ix < w {
+							out[i] = row[ix]
+						} else {
+							out[i] = 0
+						}
+					}
+				}
+				if cols < nr {
+					clear(d[cols:])
+				}
+			}
+		}
+	}
+}
+
+// im2col lays out the receptive fields as a [ci·kh·kw, ho·wo] matrix.
+func im2col(c *Backend, col, x []float32, ci, h, w, kh, kw, stride int, pad backend.Padding, ho, wo int) {
+	p := ho * wo
+	c.parallel(ci, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			plane := x[ch*h*w : (ch+1)*h*w]
+			for ky := 0; ky < kh; ky++ {
+				for kx := 0; kx < kw; kx++ {
+					row := col[((ch*kh+ky)*kw+kx)*p:][:p]
+					for oy := 0; oy < ho; oy++ {
+						iy := oy*stride + ky - pad.Top
+						dstRow := row[oy*wo : (oy+1)*wo]
+						if iy < 0 || iy >= h {
+							clear(dstRow)
+							continue
+						}
+						src := plane[iy*w : (iy+1)*w]
+						for ox := range dstRow {
+							ix := ox*stride + kx - pad.Left
+							if ix < 0 || ix >= w {
+								dstRow[ox] = 0
+							} else {
+								dstRow[ox] = src[ix]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// Linear implements Backend.
+func (c *Backend) Linear(dst, x, w, bias backend.Tensor) {
+	n, in := x.Shape()[0], x.Shape()[1]
+	out := w.Shape()[0]
+	dd, bd := data(dst), data(bias)
+	for s := 0; s < n; s++ {
+		copy(dd[s*out:(s+1)*out], bd)
+	}
+	c.blas.Sgemm(blas.NoTrans, blas.Trans, n, out, in, 1, data(x), in, data(w), in, 1, dd, out)
+}
+
+// GroupNorm implements Backend. Statistics accumulate in float64: the
+// reference runs the whole network in float64.
+func (c *Backend) GroupNorm(dst, x, gamma, beta backend.Tensor, groups int, eps float32, withSiLU bool) {
+	c.groupNorm(dst, x, gamma, beta, groups, eps, withSiLU, nil, nil)
+}
+
+// GroupNormStats is GroupNorm without SiLU that also writes each (sample,
+// group)'s mean and 1/σ to mean and rstd (N·groups values each): what
+// GroupNormBackward needs, emitted by the forward kernel itself (as llm.c's
+// layernorm does) so that training runs the same arithmetic as sampling.
+func (c *Backend) GroupNormStats(dst, x, gamma, beta backend.Tensor, groups int, eps float32, mean, rstd []float32) {
+	c.groupNorm(dst, x, gamma, beta, groups, eps, false, mean, rstd)
+}
+
+func (c *Backend) groupNorm(dst, x, gamma, beta backend.Tensor, groups int, eps float32, withSiLU bool, means, rstds []float32) {
+	s := x.Shape()
+	n, ch, hw := s[0], s[1], s[2]*s[3]
+	cg := ch / groups
+	xd, dd, gd, bd := data(x), data(dst), data(gamma), data(beta)
+	c.parallel(n*groups, func(lo, hi int) {
+		for ng := lo; ng < hi; ng++ {
+			smp, g := ng/groups, ng%groups
+			base := (smp*ch + g*cg) * hw
+			seg := xd[base : base+cg*hw]
+			mean := vec.Sum(seg) / float64(len(seg))
+			variance := vec.SumSqDev(seg, float32(mean)) / float64(len(seg))
+			inv := 1 / math.Sqrt(variance+float64(eps))
+			if means != nil {
+				means[ng], rstds[ng] = float32(mean), float32(inv)
+			}
+			for cc := 0; cc < cg; cc++ {
+				chn := g*cg + cc
+				a := float32(inv) * gd[chn]
+				b := bd[chn] - float32(mean)*a
+				vec.AffineSiLU(dd[base+cc*hw:base+(cc+1)*hw], seg[cc*hw:(cc+1)*hw], a, b, withSiLU)
+			}
+		}
+	})
+}
+
+// SiLU implements Backend.
+func (c *Backend) SiLU(dst, x backend.Tensor) {
+	xd, dd := data(x), data(dst)
+	c.parallel(len(xd), func(lo, hi int) {
+		vec.AffineSiLU(dd[lo:hi], xd[lo:hi], 1, 0, true)
+	})
+}
+
+// AddChannels implements Backend.
+func (c *Backend) AddChannels(dst, x, v backend.Tensor) {
+	s := x.Shape()
+	hw := s[2] * s[3]
+	xd, dd, vd := data(x), data(dst), data(v)
+	c.parallel(s[0]*s[1], func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			b := vd[nc]
+			for i := nc * hw; i < (nc+1)*hw; i++ {
+				dd[i] = xd[i] + b
+			}
+		}
+	})
+}
+
+// ScaleShift implements Backend.
+func (c *Backend) ScaleShift(dst, x, v backend.Tensor) {
+	s := x.Shape()
+	ch, hw := s[1], s[2]*s[3]
+	xd, dd, vd := data(x), data(dst), data(v)
+	c.parallel(s[0]*ch, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			smp, cc := nc/ch, nc%ch
+			scale, shift := 1+vd[smp*2*ch+cc], vd[smp*2*ch+ch+cc]
+			for i := nc * hw; i < (nc+1)*hw; i++ {
+				dd[i] = xd[i]*scale + shift
+			}
+		}
+	})
+}
+
+// AddDiv implements Backend.
+func (c *Backend) AddDiv(dst, a, b backend.Tensor, div float32) {
+	ad, bd, dd := data(a), data(b), data(dst)
+	c.parallel(len(dd), func(lo, hi int) {
+		if div == 1 {
+			for i := lo; i < hi; i++ {
+				dd[i] = ad[i] + bd[i]
+			}
+			return
+		}
+		for i := lo; i < hi; i++ {
+			dd[i] = (ad[i] + bd[i]) / div
+		}
+	})
+}
+
+// Concat implements Backend.
+func (c *Backend) Concat(dst, a, b backend.Tensor) {
+	as, bs := a.Shape(), b.Shape()
+	la, lb := as[1]*as[2]*as[3], bs[1]*bs[2]*bs[3]
+	ad, bd, dd := data(a), data(b), data(dst)
+	for s := 0; s < as[0]; s++ {
+		copy(dd[s*(la+lb):], ad[s*la:(s+1)*la])
+		copy(dd[s*(la+lb)+la:], bd[s*lb:(s+1)*lb])
+	}
+}
+
+// Upsample2x implements Backend.
+func (c *Backend) Upsample2x(dst, x backend.Tensor) {
+	s := x.Shape()
+	h, w := s[2], s[3]
+	xd, dd := data(x), data(dst)
+	c.parallel(s[0]*s[1], func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			in := xd[nc*h*w : (nc+1)*h*w]
+			out := dd[nc*4*h*w : (nc+1)*4*h*w]
+			for y := 0; y < 2*h; y++ {
+				src := in[(y/2)*w : (y/2+1)*w]
+				row := out[y*2*w : (y+1)*2*w]
+				for x := range row {
+					row[x] = src[x/2]
+				}
+			}
+		}
+	})
+}
+
+// Attention implements Backend.
+func (c *Backend) Attention(dst, q, k, v backend.Tensor, heads int, scale float32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := q.Shape()[2] * q.Shape()[3]
+	c.attention(dst, q, k, v, heads, scale, c.scratchBuf(t*t), false)
+}
+
+// AttentionProbs is Attention that keeps every softmax matrix in probs
+// (N·heads·T·T values, T the tokens): what AttentionBackward needs.
+func (c *Backend) AttentionProbs(dst, q, k, v backend.Tensor, heads int, scale float32, probs []float32) {
+	c.attention(dst, q, k, v, heads, scale, probs, true)
+}
+
+// attention computes each (sample, head) through scores, which is one T×T
+// matrix reused (keep false) or one per (sample, head) (keep true).
+func (c *Backend) attention(dst, q, k, v backend.Tensor, heads int, scale float32, scores []float32, keep bool) {
+	s := q.Shape()
+	n, ch, t := s[0], s[1], s[2]*s[3]
+	d := ch / heads
+	qd, kd, vd, dd := data(q), data(k), data(v), data(dst)
+	for smp := 0; smp < n; smp++ {
+		for h := 0; h < heads; h++ {
+			off := (smp*ch + h*d) * t
+			qh, kh, vh, oh := qd[off:off+d*t], kd[off:off+d*t], vd[off:off+d*t], dd[off:off+d*t]
+			sc := scores[:t*t]
+			if keep {
+				sc = scores[(smp*heads+h)*t*t : (smp*heads+h+1)*t*t]
+			}
+			// scores[i][j] = scale · Σ_c q[c,i]·k[c,j]
+			c.blas.Sgemm(blas.Trans, blas.NoTrans, t, t, d, scale, qh, t, kh, t, 0, sc, t)
+			c.parallel(t, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					softmaxRow(sc[i*t : (i+1)*t])
+				}
+			})
+			// out[c,i] = Σ_j v[c,j]·p[i,j]
+			c.blas.Sgemm(blas.NoTrans, blas.Trans, d, t, t, 1, vh, t, sc, t, 0, oh, t)
+		}
+	}
+}
+
+func softmaxRow(row []float32) {
+	m := row[0]
+	for _, v := range row[1:] {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range row {
+		e := vec.Expf(v - m)
+		row[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range row {
+		row[i] *= inv
+	}
+}
+
+// TimestepEmbedding implements Backend.
+func (c *Backend) TimestepEmbedding(dst backend.Tensor, t []float32, flipSinToCos bool, freqShift float32) {
+	backend.SinusoidalEmbedding(data(dst), dst.Shape()[1], t, flipSinToCos, freqShift)
+}
