@@ -20,6 +20,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // newStudio opens the window on the embedded model with the test driver.
@@ -252,7 +253,7 @@ func TestClassPickerOnlyForClassConditionalModels(t *testing.T) {
 	cfg.DownBlockTypes = []string{unet.DownBlock, unet.DownBlock}
 	cfg.UpBlockTypes = []string{unet.UpBlock, unet.UpBlock}
 	cfg.LayersPerBlock, cfg.NormNumGroups = 1, 4
-	m, err := unet.New(cfg, 1, unet.NewCPU())
+	m, err := unet.New(cfg, 1, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 var binary, modelRoot string
@@ -118,7 +119,7 @@ func model(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatalf("config %s: %v", name, err)
 	}
-	m, err := unet.New(cfg, 7, unet.NewCPU())
+	m, err := unet.New(cfg, 7, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +509,7 @@ func TestGuidedModelWithNullClass(t *testing.T) {
 	cfg.UpBlockTypes = []string{unet.UpBlock, unet.UpBlock}
 	cfg.LayersPerBlock, cfg.NormNumGroups = 1, 4
 	cfg.NumClassEmbeds, cfg.NullClass = 4, 3
-	m, err := unet.New(cfg, 1, unet.NewCPU())
+	m, err := unet.New(cfg, 1, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}

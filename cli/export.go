@@ -13,6 +13,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // runExport rewrites a model folder, optionally as F16 weights: how the
@@ -33,7 +34,7 @@ func runExport(args []string, stdout io.Writer) error {
 	} else if same {
 		return fmt.Errorf("export: --out %s is its own input --model %s; write the copy to another folder", *out, *model)
 	}
-	l, err := unet.Load(*model, unet.NewCPU())
+	l, err := unet.Load(*model, cpu.New())
 	if err != nil {
 		return err
 	}

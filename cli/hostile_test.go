@@ -21,6 +21,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/train"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // memLimitKB bounds the address space of every hostile run: a case that
@@ -119,7 +120,7 @@ func TestHostileInputs(t *testing.T) {
 	// A model whose weights hold a NaN.
 	nanModel := filepath.Join(dir, "nan")
 	must(os.CopyFS(nanModel, os.DirFS(tiny)))
-	l, err := unet.Load(nanModel, unet.NewCPU())
+	l, err := unet.Load(nanModel, cpu.New())
 	must(err)
 	p := l.Model.Params()[5]
 	vals := make([]float32, p.Elements())

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/shaders"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 )
 
 // GL is the OpenGL compute backend. Its methods may be called from any one
@@ -439,7 +440,7 @@ func (g *GL) Attention(dst, q, k, v unet.Tensor, heads int, scale float32) {
 // near 1000 would differ at the fourth digit.
 func (g *GL) TimestepEmbedding(dst unet.Tensor, t []float32, flipSinToCos bool, freqShift float32) {
 	out := make([]float32, dst.Shape().Len())
-	unet.SinusoidalEmbedding(out, dst.Shape()[1], t, flipSinToCos, freqShift)
+	backend.SinusoidalEmbedding(out, dst.Shape()[1], t, flipSinToCos, freqShift)
 	g.Upload(dst, out)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/studio"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 	"github.com/ddpmstudio/ddpmstudio/unet/backendtest"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // Tolerance of the GL kernels against the float64 references, relative to
@@ -74,7 +75,7 @@ func TestChainMatchesTheCPU(t *testing.T) {
 		}
 		return run.Final()
 	}
-	cpu, gpu := final(unet.NewCPU()), final(g)
+	cpu, gpu := final(cpu.New()), final(g)
 	worst := 0.0
 	for i := range cpu {
 		worst = math.Max(worst, math.Abs(float64(cpu[i]-gpu[i])))
@@ -105,7 +106,7 @@ func BenchmarkForward(b *testing.B) {
 	for _, be := range []struct {
 		name string
 		b    unet.Backend
-	}{{"cpu", unet.NewCPU()}, {"gl", g}} {
+	}{{"cpu", cpu.New()}, {"gl", g}} {
 		m, err := unet.New(cfg, 1, be.b)
 		if err != nil {
 			b.Fatal(err)
@@ -135,7 +136,7 @@ func BenchmarkKernels(b *testing.B) {
 	for _, be := range []struct {
 		name string
 		b    unet.Backend
-	}{{"cpu", unet.NewCPU()}, {"gl", g}} {
+	}{{"cpu", cpu.New()}, {"gl", g}} {
 		k := be.b
 		up := func(s unet.Shape) unet.Tensor {
 			t := k.Alloc(s)

@@ -13,6 +13,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/render"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // Backends a session may run on.
@@ -121,15 +122,15 @@ func chooseBackend(b string) (unet.Backend, string, error) {
 	case "", BackendAuto:
 		g, err := render.Open()
 		if err != nil {
-			return unet.NewCPU(), "auto chose the CPU: " + err.Error(), nil
+			return cpu.New(), "auto chose the CPU: " + err.Error(), nil
 		}
 		if !g.Caps().Hardware {
 			g.Close()
-			return unet.NewCPU(), "auto chose the CPU: the GL renderer " + g.Renderer + " is a software renderer, slower than the CPU path", nil
+			return cpu.New(), "auto chose the CPU: the GL renderer " + g.Renderer + " is a software renderer, slower than the CPU path", nil
 		}
 		return g, "auto chose the GPU: " + g.Renderer, nil
 	case BackendCPU:
-		return unet.NewCPU(), "", nil
+		return cpu.New(), "", nil
 	case BackendGL:
 		g, err := render.Open()
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // tinySession is a session on a small random model (1×8×8, a few thousand
@@ -29,7 +30,7 @@ func tinySession(t testing.TB, classes int) *Session {
 	if classes > 0 {
 		cfg.NumClassEmbeds, cfg.NullClass = classes+1, classes
 	}
-	m, err := unet.New(cfg, 3, unet.NewCPU())
+	m, err := unet.New(cfg, 3, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // Options configure a run.
@@ -91,7 +92,7 @@ func New(cfg unet.Config, data *Dataset, out string, opts Options) (*Trainer, er
 	if cfg.NumClassEmbeds > 0 {
 		cfg.NullClass = cfg.NumClassEmbeds - 1
 	}
-	m, err := unet.New(cfg, opts.Seed, unet.NewCPU())
+	m, err := unet.New(cfg, opts.Seed, cpu.New())
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +136,7 @@ func newTrainer(m *unet.Model, data *Dataset, out string, opts Options) (*Traine
 	t.pcg = rand.NewPCG(opts.Seed, 0xda7a)
 	t.rng = rand.New(t.pcg)
 	for _, p := range m.Params() {
-		d := p.Tensor.(*unet.CPUTensor).Data
+		d := p.Tensor.(*cpu.Tensor).Data
 		t.params = append(t.params, d)
 		t.ema = append(t.ema, append([]float32(nil), d...))
 		t.m = append(t.m, make([]float32, len(d)))
@@ -255,7 +256,7 @@ func (t *Trainer) update(grads [][]float32) {
 		}
 	}
 	for _, p := range t.Model.Params() {
-		p.Tensor.(*unet.CPUTensor).Touch()
+		p.Tensor.(*cpu.Tensor).Touch()
 	}
 }
 
@@ -313,7 +314,7 @@ func (t *Trainer) EMAModel() (*unet.Model, error) {
 	for i, p := range t.Model.Params() {
 		w.Tensors[p.Name] = unet.WeightTensor{Dims: p.Dims, Data: append([]float32(nil), t.ema[i]...)}
 	}
-	return unet.FromWeights(t.Model.Config, w, unet.NewCPU())
+	return unet.FromWeights(t.Model.Config, w, cpu.New())
 }
 
 const stateFile = "training_state.safetensors"
@@ -378,7 +379,7 @@ func Resume(cfg unet.Config, data *Dataset, out string, opts Options) (*Trainer,
 			w.Tensors[name[6:]] = unet.WeightTensor{Dims: dims, Data: v}
 		}
 	}
-	m, err := unet.FromWeights(cfg, w, unet.NewCPU())
+	m, err := unet.FromWeights(cfg, w, cpu.New())
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}

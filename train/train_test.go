@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 func tinyConfig(classes int) unet.Config {
@@ -109,7 +110,7 @@ func TestFolderTrainingResumesExactly(t *testing.T) {
 		}
 	}
 	// The exported folder is a loadable diffusers model with the null class marked.
-	l, err := unet.Load(split, unet.NewCPU())
+	l, err := unet.Load(split, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}

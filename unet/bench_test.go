@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 func benchForward(b *testing.B, m *Model, n int) {
@@ -56,7 +57,7 @@ func BenchmarkCIFARLike32Forward(b *testing.B) {
 	if !ok {
 		b.Skip("no fixture root holds unet/cifar_like32 (it lives in ../shared/golden, not in the repository)")
 	}
-	l, err := Load(dir, NewCPU())
+	l, err := Load(dir, cpu.New())
 	if err != nil {
 		b.Fatal(err)
 	}

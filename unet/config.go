@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 	"sort"
 	"strings"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 )
 
 // Block type names as diffusers spells them.

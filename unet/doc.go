@@ -1,6 +1,7 @@
 // Package unet is diffusers' UNet2DModel: its config.json, its safetensors
-// weights, and its forward pass written once against a small Backend of
-// kernels, with a CPU backend on gonum's blas32.
+// weights, and its graph written once against a small Backend of kernels
+// (package backend holds that contract; package cpu and package render
+// implement it).
 //
 // # Overview
 //
@@ -10,6 +11,13 @@
 // and the timestep embedding, and the graph calls nothing else, so the GPU
 // backend of the render package drops in. The sampler is the loop: Model
 // implements diffusion.Denoiser and knows nothing of schedules.
+//
+// The graph is one function, walk (graph.go), over an executor: the
+// forward pass runs it on any backend (and, on a backend that computes
+// nothing, counts FLOPs and activation bytes and checks capacity), and the
+// training Tape runs it on the CPU backend, calling package cpu's forward
+// kernels that keep their statistics and its backward kernels. Training is
+// the one place this package names a concrete backend.
 //
 // Load reads a model folder in either diffusers layout, with its
 // scheduler_config.json when present; New builds a randomly initialised model

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/unet"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 func ExampleLoad() {
@@ -18,7 +19,7 @@ func ExampleLoad() {
 	cfg.DownBlockTypes = []string{unet.DownBlock, unet.AttnDownBlock}
 	cfg.UpBlockTypes = []string{unet.AttnUpBlock, unet.UpBlock}
 	cfg.LayersPerBlock, cfg.NormNumGroups = 1, 8
-	m, err := unet.New(cfg, 1, unet.NewCPU())
+	m, err := unet.New(cfg, 1, cpu.New())
 	if err != nil {
 		panic(err)
 	}
@@ -33,7 +34,7 @@ func ExampleLoad() {
 	}
 
 	// Load it back and sample four DDIM steps with it.
-	l, err := unet.Load(dir, unet.NewCPU())
+	l, err := unet.Load(dir, cpu.New())
 	if err != nil {
 		panic(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 )
 
@@ -21,9 +22,9 @@ type variant struct {
 func cpuVariants() []variant {
 	var vs []variant
 	for _, k := range sgemm.Kernels() {
-		vs = append(vs, variant{"sgemm-" + k.Name, NewCPUWithBLAS(sgemm.WithKernel(k))})
+		vs = append(vs, variant{"sgemm-" + k.Name, cpu.NewWithBLAS(sgemm.WithKernel(k))})
 	}
-	return append(vs, variant{"gonum", NewCPUWithBLAS(gonum.Implementation{})})
+	return append(vs, variant{"gonum", cpu.NewWithBLAS(gonum.Implementation{})})
 }
 
 func maxDiff(a, b []float32) float64 {
@@ -55,7 +56,7 @@ func TestCIFAR10Architecture(t *testing.T) {
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(cfg, 1, NewCPU())
+	m, err := New(cfg, 1, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}

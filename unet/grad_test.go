@@ -9,6 +9,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // TestGoldenGradients compares every parameter gradient of
@@ -27,7 +28,7 @@ func TestGoldenGradients(t *testing.T) {
 			if w := f.Metadata["weights"]; w != "" {
 				modelDir = filepath.Join(filepath.Dir(dir), filepath.Dir(w))
 			}
-			l, err := Load(modelDir, NewCPU())
+			l, err := Load(modelDir, cpu.New())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,13 +100,14 @@ func TestGoldenGradients(t *testing.T) {
 	}
 }
 
-// TestTapeForwardMatchesForward: the training graph is the inference graph.
+// TestTapeForwardMatchesForward: the training graph is the inference graph,
+// run by the same kernels, so the outputs agree to the bit.
 func TestTapeForwardMatchesForward(t *testing.T) {
 	for _, shift := range []string{"default", "scale_shift"} {
 		cfg := tinyConfig()
 		cfg.ResnetTimeScaleShift = shift
 		cfg.NumClassEmbeds = 4
-		m, err := New(cfg, 3, NewCPU())
+		m, err := New(cfg, 3, cpu.New())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,9 +119,40 @@ func TestTapeForwardMatchesForward(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := maxDiff(got, want); d > 1e-6 {
+		if d := maxDiff(got, want); d != 0 {
 			t.Errorf("%s: tape forward differs by %g", shift, d)
 		}
+	}
+}
+
+// TestForwardSeesTrainedClassTable: training writes the class embedding
+// table in place (as it writes every parameter); Forward must use the new
+// rows, not a copy taken when the model was built.
+func TestForwardSeesTrainedClassTable(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.NumClassEmbeds = 3
+	m := must(New(cfg, 3, cpu.New()))(t)
+	x := randomInput(144)
+	before := append([]float32(nil), must(m.Forward(x, 1, 12, 12, []float32{50}, []int{2}))(t)...)
+	var table *cpu.Tensor
+	for _, p := range m.Params() {
+		if p.Name == "class_embedding.weight" {
+			table = p.Tensor.(*cpu.Tensor)
+		}
+	}
+	d := m.timeEmbedDim
+	for i := range table.Data[2*d : 3*d] {
+		table.Data[2*d+i] += 0.5
+	}
+	table.Touch()
+	after := must(m.Forward(x, 1, 12, 12, []float32{50}, []int{2}))(t)
+	if maxDiff(before, after) == 0 {
+		t.Fatal("Forward ignored the changed class embedding")
+	}
+	// The tape reads the live table too: both must see the same rows.
+	tp := must(m.NewTape())(t)
+	if got := must(tp.Forward(x, 1, 12, 12, []float32{50}, []int{2}))(t); maxDiff(got, after) != 0 {
+		t.Errorf("Forward and the tape see different class rows (max diff %g)", maxDiff(got, after))
 	}
 }
 
@@ -136,7 +169,7 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 	cfg.BlockOutChannels = []int{4, 8}
 	cfg.NormNumGroups = 2
 	cfg.AttentionHeadDim = 4
-	m, err := New(cfg, 11, NewCPU())
+	m, err := New(cfg, 11, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +209,7 @@ func TestGradientsFiniteDifferences(t *testing.T) {
 		if strings.HasSuffix(p.Name, "to_k.bias") {
 			continue
 		}
-		ct := p.Tensor.(*CPUTensor)
+		ct := p.Tensor.(*cpu.Tensor)
 		// Probe the entry with the largest gradient and two others.
 		big := 0
 		for i, g := range grads[pi] {

@@ -1,21 +1,23 @@
 package unet
 
 import (
-	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // countingBackend counts the bytes its CPU backend allocates.
 type countingBackend struct {
-	*CPU
+	*cpu.Backend
 	bytes int64
 }
 
 func (c *countingBackend) Alloc(s Shape) Tensor {
 	c.bytes += 4 * int64(s.Len())
-	return c.CPU.Alloc(s)
+	return c.Backend.Alloc(s)
 }
 
 func TestHostileConfigsRefusedBeforeAllocation(t *testing.T) {
@@ -35,7 +37,7 @@ func TestHostileConfigsRefusedBeforeAllocation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := ParseConfig([]byte(c.json))
 			if err == nil {
-				b := &countingBackend{CPU: NewCPU()}
+				b := &countingBackend{Backend: cpu.New()}
 				_, err = New(cfg, 1, b)
 				if b.bytes != 0 {
 					t.Errorf("allocated %d bytes before refusing", b.bytes)
@@ -58,7 +60,7 @@ func TestActivationBytesIsTheArena(t *testing.T) {
 	} {
 		cfg := tinyConfig()
 		edit(&cfg)
-		m := must(New(cfg, 1, NewCPU()))(t)
+		m := must(New(cfg, 1, cpu.New()))(t)
 		n, h, w := 3, 12, 20
 		var classes []int
 		if cfg.HasClasses() {
@@ -83,7 +85,7 @@ func TestActivationBytesIsTheArena(t *testing.T) {
 }
 
 func TestMissingOrNonFiniteWeightsNamedBeforeAllocation(t *testing.T) {
-	m := must(New(tinyConfig(), 1, NewCPU()))(t)
+	m := must(New(tinyConfig(), 1, cpu.New()))(t)
 	weights := func() *Weights {
 		w := &Weights{Source: "w.safetensors", Tensors: map[string]WeightTensor{}}
 		for _, p := range m.Params() {
@@ -95,20 +97,20 @@ func TestMissingOrNonFiniteWeightsNamedBeforeAllocation(t *testing.T) {
 	}
 	w := weights()
 	delete(w.Tensors, "mid_block.resnets.1.conv2.weight")
-	b := &countingBackend{CPU: NewCPU()}
+	b := &countingBackend{Backend: cpu.New()}
 	if _, err := FromWeights(tinyConfig(), w, b); err == nil || !strings.Contains(err.Error(), "mid_block.resnets.1.conv2.weight") || b.bytes != 0 {
 		t.Errorf("missing tensor: %v after allocating %d bytes", err, b.bytes)
 	}
 	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
 		w = weights()
 		w.Tensors["up_blocks.1.resnets.0.norm1.bias"].Data[3] = bad
-		b = &countingBackend{CPU: NewCPU()}
+		b = &countingBackend{Backend: cpu.New()}
 		_, err := FromWeights(tinyConfig(), w, b)
 		if err == nil || !strings.Contains(err.Error(), "up_blocks.1.resnets.0.norm1.bias") || b.bytes != 0 {
 			t.Errorf("%v weight: %v after allocating %d bytes", bad, err, b.bytes)
 		}
 		w.AllowNonFinite = true
-		if _, err := FromWeights(tinyConfig(), w, NewCPU()); err != nil {
+		if _, err := FromWeights(tinyConfig(), w, cpu.New()); err != nil {
 			t.Errorf("AllowNonFinite: %v", err)
 		}
 	}
@@ -139,7 +141,7 @@ func FuzzConfigToModel(f *testing.F) {
 		if n > 200_000 {
 			return // valid, but too big to build on every fuzzing iteration
 		}
-		m, err := New(cfg, 1, NewCPU())
+		m, err := New(cfg, 1, cpu.New())
 		if err != nil {
 			t.Fatalf("Plan accepted a config New refuses: %v", err)
 		}

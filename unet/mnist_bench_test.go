@@ -1,6 +1,10 @@
 package unet
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
+)
 
 // mnistLike is the shape of the embedded default model's family: 28×28
 // grey, two or three levels, class-conditional.
@@ -29,7 +33,7 @@ func mnistLike(ch []int, attnLast bool) Config {
 }
 
 func BenchmarkMNISTForward(b *testing.B) {
-	m, err := New(mnistLike([]int{32, 64, 64}, false), 1, NewCPU())
+	m, err := New(mnistLike([]int{32, 64, 64}, false), 1, cpu.New())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +47,7 @@ func BenchmarkMNISTForward(b *testing.B) {
 }
 
 func BenchmarkMNISTTrainStep(b *testing.B) {
-	m, err := New(mnistLike([]int{32, 64, 64}, false), 1, NewCPU())
+	m, err := New(mnistLike([]int{32, 64, 64}, false), 1, cpu.New())
 	if err != nil {
 		b.Fatal(err)
 	}

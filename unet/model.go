@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
@@ -87,7 +88,7 @@ type Model struct {
 	convIn           conv
 	timeLin1         linear
 	timeLin2         linear
-	classTable       []float32 // nn.Embedding rows, on the host: looked up per call
+	classTable       []float32 // nn.Embedding rows, read back from classTensor per call
 	classTensor      Tensor    // the same rows as a parameter, for their gradient
 	classLin1        *linear   // class_embed_type "timestep"
 	classLin2        *linear
@@ -206,14 +207,14 @@ func (bd *builder) resnet(name string, cfg Config, in, out int, outScale float64
 		r.in, r.out, r.outScale = in, out, float32(outScale)
 		r.scaleShift = cfg.ResnetTimeScaleShift == "scale_shift"
 		r.norm1 = bd.groupNorm("norm1", in, cfg.NormNumGroups, cfg.NormEps)
-		r.conv1 = bd.conv("conv1", in, out, 3, 1, Padding{1, 1, 1, 1})
+		r.conv1 = bd.conv("conv1", in, out, 3, 1, Padding{Top: 1, Left: 1, Bottom: 1, Right: 1})
 		tembOut := out
 		if r.scaleShift {
 			tembOut = 2 * out
 		}
 		r.temb = bd.linear("time_emb_proj", cfg.timeEmbedDim(), tembOut)
 		r.norm2 = bd.groupNorm("norm2", out, cfg.NormNumGroups, cfg.NormEps)
-		r.conv2 = bd.conv("conv2", out, out, 3, 1, Padding{1, 1, 1, 1})
+		r.conv2 = bd.conv("conv2", out, out, 3, 1, Padding{Top: 1, Left: 1, Bottom: 1, Right: 1})
 		if in != out {
 			sc := bd.conv("conv_shortcut", in, out, 1, 1, Padding{})
 			r.shortcut = &sc
@@ -257,7 +258,7 @@ func build(cfg Config, b Backend, src source) (*Model, error) {
 	m := &Model{Config: cfg, backend: b, timeEmbedDim: cfg.timeEmbedDim()}
 	ch := cfg.BlockOutChannels
 	ted := cfg.timeEmbedDim()
-	m.convIn = bd.conv("conv_in", cfg.InChannels, ch[0], 3, 1, Padding{1, 1, 1, 1})
+	m.convIn = bd.conv("conv_in", cfg.InChannels, ch[0], 3, 1, Padding{Top: 1, Left: 1, Bottom: 1, Right: 1})
 	m.timeLin1 = bd.linear("time_embedding.linear_1", ch[0], ted)
 	m.timeLin2 = bd.linear("time_embedding.linear_2", ted, ted)
 	switch {
@@ -273,16 +274,13 @@ func build(cfg Config, b Backend, src source) (*Model, error) {
 			}
 			t := b.Alloc(Shape{cfg.NumClassEmbeds, ted, 1, 1})
 			b.Upload(t, v)
-			m.classTable, m.classTensor = v, t
-			if ct, ok := t.(*CPUTensor); ok {
-				m.classTable = ct.Data // stays current while training updates it
-			}
+			m.classTable, m.classTensor = slices.Clone(v), t
 			bd.params = append(bd.params, Param{Name: "class_embedding.weight", Dims: []int{cfg.NumClassEmbeds, ted}, Tensor: t})
 		}
 	}
-	pad := Padding{1, 1, 1, 1}
+	pad := Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}
 	if cfg.DownsamplePadding == 0 {
-		pad = Padding{0, 0, 1, 1}
+		pad = Padding{Bottom: 1, Right: 1}
 	}
 	out := ch[0]
 	for i, typ := range cfg.DownBlockTypes {
@@ -350,14 +348,14 @@ func build(cfg Config, b Backend, src source) (*Model, error) {
 				blk.attns = append(blk.attns, a)
 			}
 			if i < len(ch)-1 {
-				c := bd.conv("upsamplers.0.conv", out, out, 3, 1, Padding{1, 1, 1, 1})
+				c := bd.conv("upsamplers.0.conv", out, out, 3, 1, Padding{Top: 1, Left: 1, Bottom: 1, Right: 1})
 				blk.resize = &c
 			}
 		})
 		m.up = append(m.up, blk)
 	}
 	m.normOut = bd.groupNorm("conv_norm_out", ch[0], cfg.NormNumGroups, cfg.NormEps)
-	m.convOut = bd.conv("conv_out", ch[0], cfg.OutChannels, 3, 1, Padding{1, 1, 1, 1})
+	m.convOut = bd.conv("conv_out", ch[0], cfg.OutChannels, 3, 1, Padding{Top: 1, Left: 1, Bottom: 1, Right: 1})
 	if bd.err != nil {
 		return nil, bd.err
 	}
@@ -488,133 +486,12 @@ func (m *Model) Forward(x []float32, n, h, w int, t []float32, classes []int) ([
 // forward is Forward after its inputs were checked; on a dry model it only
 // walks the graph (see ActivationBytes).
 func (m *Model) forward(x []float32, n, h, w int, t []float32, classes []int) ([]float32, error) {
-	cfg := m.Config
+	m.arena.reset()
+	res, err := walk[Tensor](m, (*forwardExec)(m), x, n, h, w, t, classes)
+	if err != nil || m.dry {
+		return nil, err
+	}
 	b := m.backend
-	a := &m.arena
-	a.reset()
-
-	in := a.get(Shape{n, cfg.InChannels, h, w})
-	if cfg.CenterInputSample && !m.dry {
-		m.hostIn = grow(m.hostIn, len(x))
-		for i, v := range x {
-			m.hostIn[i] = 2*v - 1
-		}
-		b.Upload(in, m.hostIn)
-	} else {
-		b.Upload(in, x)
-	}
-
-	// Time (and class) embedding; every resnet applies SiLU to it, so do it once.
-	tproj := a.get(Shape{n, cfg.BlockOutChannels[0], 1, 1})
-	b.TimestepEmbedding(tproj, t, cfg.FlipSinToCos, float32(cfg.FreqShift))
-	m.emit("time_proj", tproj)
-	emb := m.mlp(m.timeLin1, m.timeLin2, tproj, n)
-	m.emit("time_embedding", emb)
-	if cfg.HasClasses() {
-		var cls Tensor
-		if m.classLin1 != nil {
-			cp := a.get(Shape{n, cfg.BlockOutChannels[0], 1, 1})
-			lab := make([]float32, n)
-			for i, c := range classes[:n] {
-				lab[i] = float32(c)
-			}
-			b.TimestepEmbedding(cp, lab, cfg.FlipSinToCos, float32(cfg.FreqShift))
-			cls = m.mlp(*m.classLin1, *m.classLin2, cp, n)
-		} else {
-			cls = a.get(Shape{n, m.timeEmbedDim, 1, 1})
-			if !m.dry {
-				m.hostEmbs = grow(m.hostEmbs, n*m.timeEmbedDim)
-				m.lookupClasses(m.hostEmbs, classes)
-				b.Upload(cls, m.hostEmbs)
-			}
-		}
-		m.emit("class_embedding", cls)
-		sum := a.get(emb.Shape())
-		b.AddDiv(sum, emb, cls, 1)
-		emb = sum
-	}
-	embAct := a.get(emb.Shape())
-	b.SiLU(embAct, emb)
-
-	hcur := m.conv(m.convIn, in)
-	m.emit("conv_in", hcur)
-	skips := []Tensor{hcur}
-	for i, blk := range m.down {
-		name := "down_blocks." + strconv.Itoa(i)
-		for j, r := range blk.resnets {
-			hcur = m.resnet(r, hcur, embAct)
-			m.emit(name+".resnets."+strconv.Itoa(j), hcur)
-			if at := blk.attns[j]; at != nil {
-				hcur = m.attention(at, hcur)
-				m.emit(name+".attentions."+strconv.Itoa(j), hcur)
-			}
-			skips = append(skips, hcur)
-		}
-		if blk.resize != nil {
-			hcur = m.conv(*blk.resize, hcur)
-			m.emit(name+".downsamplers.0", hcur)
-			skips = append(skips, hcur)
-		}
-		m.emit(name, hcur)
-		if err := m.cancelled(); err != nil {
-			return nil, err
-		}
-	}
-	if m.mid != nil {
-		hcur = m.resnet(m.mid.res0, hcur, embAct)
-		m.emit("mid_block.resnets.0", hcur)
-		if m.mid.attn != nil {
-			hcur = m.attention(m.mid.attn, hcur)
-			m.emit("mid_block.attentions.0", hcur)
-		}
-		hcur = m.resnet(m.mid.res1, hcur, embAct)
-		m.emit("mid_block.resnets.1", hcur)
-		m.emit("mid_block", hcur)
-		if err := m.cancelled(); err != nil {
-			return nil, err
-		}
-	}
-	for i, blk := range m.up {
-		name := "up_blocks." + strconv.Itoa(i)
-		for j, r := range blk.resnets {
-			skip := skips[len(skips)-1]
-			skips = skips[:len(skips)-1]
-			hs, ss := hcur.Shape(), skip.Shape()
-			cat := a.get(Shape{hs[0], hs[1] + ss[1], hs[2], hs[3]})
-			b.Concat(cat, hcur, skip)
-			hcur = m.resnet(r, cat, embAct)
-			m.emit(name+".resnets."+strconv.Itoa(j), hcur)
-			if at := blk.attns[j]; at != nil {
-				hcur = m.attention(at, hcur)
-				m.emit(name+".attentions."+strconv.Itoa(j), hcur)
-			}
-		}
-		if blk.resize != nil {
-			s := hcur.Shape()
-			upx := a.get(Shape{s[0], s[1], 2 * s[2], 2 * s[3]})
-			b.Upsample2x(upx, hcur)
-			hcur = m.conv(*blk.resize, upx)
-			m.emit(name+".upsamplers.0", hcur)
-		}
-		m.emit(name, hcur)
-		if err := m.cancelled(); err != nil {
-			return nil, err
-		}
-	}
-	normed := a.get(hcur.Shape())
-	if m.observe != nil {
-		// diffusers' conv_norm_out is the GroupNorm alone; the SiLU follows.
-		m.gn(normed, m.normOut, hcur, false)
-		m.emit("conv_norm_out", normed)
-		b.SiLU(normed, normed)
-	} else {
-		m.gn(normed, m.normOut, hcur, true)
-	}
-	res := m.conv(m.convOut, normed)
-	m.emit("conv_out", res)
-	if m.dry {
-		return nil, nil
-	}
 	m.out = grow(m.out, res.Shape().Len())
 	b.Download(m.out, res)
 	if err := b.Err(); err != nil {
@@ -663,72 +540,122 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
-func (m *Model) mlp(l1, l2 linear, x Tensor, n int) Tensor {
-	a := &m.arena
-	h := a.get(Shape{n, l1.out, 1, 1})
-	m.backend.Linear(h, x, l1.w, l1.b)
-	hs := a.get(h.Shape())
-	m.backend.SiLU(hs, h)
-	o := a.get(Shape{n, l2.out, 1, 1})
-	m.backend.Linear(o, hs, l2.w, l2.b)
-	return o
+// forwardExec runs the graph on the model's backend: every value is an
+// activation from the shape-keyed arena, every operation one kernel.
+type forwardExec Model
+
+func (e *forwardExec) alloc(s Shape) Tensor { return e.arena.get(s) }
+
+// dst is the destination of an element-wise kernel: x itself when the graph
+// says it is dead (the contract allows these kernels in place).
+func (e *forwardExec) dst(x Tensor, reuse bool) Tensor {
+	if reuse {
+		return x
+	}
+	return e.alloc(x.Shape())
 }
 
-func (m *Model) conv(c conv, x Tensor) Tensor {
+func (e *forwardExec) input(x []float32, s Shape) Tensor {
+	in := e.alloc(s)
+	if e.Config.CenterInputSample && !e.dry {
+		e.hostIn = grow(e.hostIn, len(x))
+		for i, v := range x {
+			e.hostIn[i] = 2*v - 1
+		}
+		e.backend.Upload(in, e.hostIn)
+	} else {
+		e.backend.Upload(in, x)
+	}
+	return in
+}
+
+func (e *forwardExec) timeProj(v []float32, width int) Tensor {
+	y := e.alloc(Shape{len(v), width, 1, 1})
+	e.backend.TimestepEmbedding(y, v, e.Config.FlipSinToCos, float32(e.Config.FreqShift))
+	return y
+}
+
+func (e *forwardExec) classRows(classes []int) Tensor {
+	d := e.timeEmbedDim
+	y := e.alloc(Shape{len(classes), d, 1, 1})
+	if !e.dry {
+		// The table is read back each pass: training may have changed it.
+		e.backend.Download(e.classTable, e.classTensor)
+		e.hostEmbs = grow(e.hostEmbs, len(classes)*d)
+		(*Model)(e).lookupClasses(e.hostEmbs, classes)
+		e.backend.Upload(y, e.hostEmbs)
+	}
+	return y
+}
+
+func (e *forwardExec) linear(l linear, x Tensor) Tensor {
+	y := e.alloc(Shape{x.Shape()[0], l.out, 1, 1})
+	e.backend.Linear(y, x, l.w, l.b)
+	return y
+}
+
+func (e *forwardExec) conv(c conv, x Tensor) Tensor {
 	s := x.Shape()
 	ho := (s[2]+c.pad.Top+c.pad.Bottom-c.k)/c.stride + 1
 	wo := (s[3]+c.pad.Left+c.pad.Right-c.k)/c.stride + 1
-	out := m.arena.get(Shape{s[0], c.co, ho, wo})
-	m.backend.Conv2D(out, x, c.w, c.b, c.stride, c.pad)
-	return out
+	y := e.alloc(Shape{s[0], c.co, ho, wo})
+	e.backend.Conv2D(y, x, c.w, c.b, c.stride, c.pad)
+	return y
 }
 
-func (m *Model) gn(dst Tensor, g groupNorm, x Tensor, silu bool) {
-	m.backend.GroupNorm(dst, x, g.g, g.b, g.groups, g.eps, silu)
+func (e *forwardExec) norm(g groupNorm, x Tensor, silu, reuse bool) Tensor {
+	y := e.dst(x, reuse)
+	e.backend.GroupNorm(y, x, g.g, g.b, g.groups, g.eps, silu)
+	return y
 }
 
-func (m *Model) resnet(r resnet, x, embAct Tensor) Tensor {
-	a, b := &m.arena, m.backend
+func (e *forwardExec) silu(x Tensor, reuse bool) Tensor {
+	y := e.dst(x, reuse)
+	e.backend.SiLU(y, x)
+	return y
+}
+
+func (e *forwardExec) addChannels(x, v Tensor, reuse bool) Tensor {
+	y := e.dst(x, reuse)
+	e.backend.AddChannels(y, x, v)
+	return y
+}
+
+func (e *forwardExec) scaleShift(x, v Tensor, reuse bool) Tensor {
+	y := e.dst(x, reuse)
+	e.backend.ScaleShift(y, x, v)
+	return y
+}
+
+func (e *forwardExec) addDiv(a, b Tensor, div float32) Tensor {
+	y := e.alloc(a.Shape())
+	e.backend.AddDiv(y, a, b, div)
+	return y
+}
+
+func (e *forwardExec) concat(a, b Tensor) Tensor {
+	as, bs := a.Shape(), b.Shape()
+	y := e.alloc(Shape{as[0], as[1] + bs[1], as[2], as[3]})
+	e.backend.Concat(y, a, b)
+	return y
+}
+
+func (e *forwardExec) upsample(x Tensor) Tensor {
 	s := x.Shape()
-	h := a.get(s)
-	m.gn(h, r.norm1, x, true)
-	h = m.conv(r.conv1, h)
-	t := a.get(Shape{s[0], r.temb.out, 1, 1})
-	b.Linear(t, embAct, r.temb.w, r.temb.b)
-	h2 := a.get(h.Shape())
-	if r.scaleShift {
-		m.gn(h2, r.norm2, h, false)
-		b.ScaleShift(h2, h2, t)
-		b.SiLU(h2, h2)
-	} else {
-		b.AddChannels(h2, h, t)
-		m.gn(h2, r.norm2, h2, true)
-	}
-	h = m.conv(r.conv2, h2)
-	short := x
-	if r.shortcut != nil {
-		short = m.conv(*r.shortcut, x)
-	}
-	out := a.get(h.Shape())
-	b.AddDiv(out, short, h, r.outScale)
-	return out
+	y := e.alloc(Shape{s[0], s[1], 2 * s[2], 2 * s[3]})
+	e.backend.Upsample2x(y, x)
+	return y
 }
 
-func (m *Model) attention(at *attention, x Tensor) Tensor {
-	a, b := &m.arena, m.backend
-	hn := x
-	if at.norm != nil {
-		hn = a.get(x.Shape())
-		m.gn(hn, *at.norm, x, false)
-	}
-	q, k, v := m.conv(at.q, hn), m.conv(at.k, hn), m.conv(at.v, hn)
-	att := a.get(q.Shape())
-	b.Attention(att, q, k, v, at.heads, at.scale)
-	o := m.conv(at.o, att)
-	out := a.get(x.Shape())
-	b.AddDiv(out, o, x, at.rescale)
-	return out
+func (e *forwardExec) attention(q, k, v Tensor, heads int, scale float32) Tensor {
+	y := e.alloc(q.Shape())
+	e.backend.Attention(y, q, k, v, heads, scale)
+	return y
 }
+
+func (e *forwardExec) emit(name string, x Tensor) { (*Model)(e).emit(name, x) }
+func (e *forwardExec) observing() bool            { return e.observe != nil }
+func (e *forwardExec) checkpoint() error          { return (*Model)(e).cancelled() }
 
 // Predict implements diffusion.Denoiser. A learned-variance model
 // (out_channels = 2·in_channels) returns both halves; the samplers split them.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // ref64 is an independent float64 implementation of diffusers'
@@ -416,7 +417,7 @@ func maxDiff64(a []float32, b []float64) (worst, scale float64) {
 func TestRef64MatchesDiffusers(t *testing.T) {
 	for _, fx := range golden.Folders(t, "unet", "config.json") {
 		t.Run(fx.Name(), func(t *testing.T) {
-			l, err := Load(fx.Path, NewCPU())
+			l, err := Load(fx.Path, cpu.New())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -481,7 +482,7 @@ func TestRef64ConfigPaths(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := tinyConfig()
 			c.edit(&cfg)
-			m, err := New(cfg, 3, NewCPU())
+			m, err := New(cfg, 3, cpu.New())
 			if err != nil {
 				t.Fatal(err)
 			}

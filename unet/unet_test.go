@@ -12,6 +12,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
+	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
 // tinyConfig is a small model exercising attention, classes and odd sizes.
@@ -36,7 +37,7 @@ func randomInput(n int) []float32 {
 
 func saveTiny(t *testing.T, cfg Config, half bool) (string, *Model) {
 	t.Helper()
-	m, err := New(cfg, 5, NewCPU())
+	m, err := New(cfg, 5, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	for _, half := range []bool{false, true} {
 		cfg := tinyConfig()
 		dir, m := saveTiny(t, cfg, half)
-		l, err := Load(dir, NewCPU())
+		l, err := Load(dir, cpu.New())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +160,7 @@ func TestBadCheckpoints(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir, _ := saveTiny(t, tinyConfig(), false)
 			c.edit(t, dir)
-			_, err := Load(dir, NewCPU())
+			_, err := Load(dir, cpu.New())
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
@@ -189,7 +190,7 @@ func TestLegacyAttentionNames(t *testing.T) {
 	if renamed == 0 {
 		t.Fatal("test model has no attention to rename")
 	}
-	l, err := Load(dir, NewCPU())
+	l, err := Load(dir, cpu.New())
 	if err != nil {
 		t.Fatalf("legacy names: %v", err)
 	}
@@ -203,7 +204,7 @@ func TestLegacyAttentionNames(t *testing.T) {
 
 func TestPipelineLayout(t *testing.T) {
 	root := t.TempDir()
-	m := must(New(tinyConfig(), 1, NewCPU()))(t)
+	m := must(New(tinyConfig(), 1, cpu.New()))(t)
 	sc := diffusion.DefaultSchedulerConfig()
 	sc.VarianceType = diffusion.FixedLarge
 	if err := m.Save(filepath.Join(root, "unet"), false, nil); err != nil {
@@ -215,7 +216,7 @@ func TestPipelineLayout(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "scheduler", "scheduler_config.json"), must(sc.MarshalJSON())(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Load(root, NewCPU())
+	l, err := Load(root, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestPipelineLayout(t *testing.T) {
 	if err := m.Save(flat, false, &sc); err != nil {
 		t.Fatal(err)
 	}
-	l, err = Load(flat, NewCPU())
+	l, err = Load(flat, cpu.New())
 	if err != nil || !l.HasScheduler {
 		t.Errorf("flat layout: %v", err)
 	}
@@ -287,7 +288,7 @@ func FuzzParseConfig(f *testing.F) {
 func TestInputErrors(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.NumClassEmbeds = 3
-	m, err := New(cfg, 1, NewCPU())
+	m, err := New(cfg, 1, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func TestInputErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
-	plain := must(New(tinyConfig(), 1, NewCPU()))(t)
+	plain := must(New(tinyConfig(), 1, cpu.New()))(t)
 	if _, err := plain.Forward(x, 1, 12, 12, []float32{1}, []int{0}); !errors.Is(err, ErrInput) {
 		t.Errorf("class labels to an unconditional model: %v", err)
 	}
@@ -320,7 +321,7 @@ func TestInputErrors(t *testing.T) {
 }
 
 func TestSamplingWithModelIsDeterministic(t *testing.T) {
-	m, err := New(tinyConfig(), 9, NewCPU())
+	m, err := New(tinyConfig(), 9, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +343,7 @@ func TestSamplingWithModelIsDeterministic(t *testing.T) {
 }
 
 func TestSteadyStateMemory(t *testing.T) {
-	m, err := New(tinyConfig(), 2, NewCPU())
+	m, err := New(tinyConfig(), 2, cpu.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +397,7 @@ func TestSteadyStateMemory(t *testing.T) {
 // TestPredictStopsBetweenBlocks: a cancelled context stops a forward pass
 // at the next block boundary, before the output is computed.
 func TestPredictStopsBetweenBlocks(t *testing.T) {
-	m := must(New(tinyConfig(), 1, NewCPU()))(t)
+	m := must(New(tinyConfig(), 1, cpu.New()))(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.SetObserver(func(name string, _ Shape, _ []float32) {
 		switch name {

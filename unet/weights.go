@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"

@@ -1,0 +1,334 @@
+package cpu
+
+import (
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/ddpmstudio/ddpmstudio/unet/backend"
+	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
+	"github.com/ddpmstudio/ddpmstudio/unet/vec"
+)
+
+// The backward kernels of training. Each adds the gradients of its kernel's
+// inputs to the tensors it is given (which start at zero, or hold the
+// gradients of other uses of the same input), from dy, the gradient of the
+// kernel's output. Training is a CPU feature: the graph's training tape in
+// package unet calls these and the forward kernels that keep what the
+// backward pass needs (GroupNormStats, AttentionProbs), nothing else.
+
+// Conv2DBackward adds the gradients of Conv2D(y, x, w, _, stride, pad):
+// dw += dy·colᵀ, db += Σ dy, dx += the adjoint of the convolution.
+func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int, pad backend.Padding) {
+	xs, ws, ys := x.Shape(), w.Shape(), dy.Shape()
+	n, ci, h, wd := xs[0], xs[1], xs[2], xs[3]
+	co, kh, kw := ws[0], ws[2], ws[3]
+	ho, wo := ys[2], ys[3]
+	k, p := ci*kh*kw, ho*wo
+	impl := c.blas
+	wdat, dW, dB, dyd, xd, dxd := data(w), data(dw), data(db), data(dy), data(x), data(dx)
+	direct := kh == 1 && kw == 1 && stride == 1 && pad == (backend.Padding{})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var col, dcol []float32
+	if !direct {
+		if len(c.trainCol) < 2*k*p {
+			c.trainCol = make([]float32, 2*k*p)
+		}
+		col, dcol = c.trainCol[:k*p], c.trainCol[k*p:2*k*p]
+	}
+	// A stride-1 convolution's input gradient is itself a convolution: of dY
+	// with the kernel flipped and its in/out channels swapped, padded by
+	// k−1−pad. That runs on the packed path and skips col2im.
+	var flipped *sgemm.PackedA
+	fast, isSgemm := impl.(sgemm.Implementation)
+	transposed := !direct && stride == 1 && isSgemm && ho == h && wo == wd && kh == kw
+	if transposed {
+		flipped = c.flippedWeights(w.(*Tensor), ci, co, kh, fast)
+	}
+	flipPad := backend.Padding{Top: kh - 1 - pad.Top, Left: kw - 1 - pad.Left, Bottom: kh - 1 - pad.Bottom, Right: kw - 1 - pad.Right}
+	for smp := 0; smp < n; smp++ {
+		dys := dyd[smp*co*p : (smp+1)*co*p]
+		for o := 0; o < co; o++ {
+			var sum float32
+			for _, v := range dys[o*p : (o+1)*p] {
+				sum += v
+			}
+			dB[o] += sum
+		}
+		xin := xd[smp*ci*h*wd : (smp+1)*ci*h*wd]
+		dxs := dxd[smp*ci*h*wd : (smp+1)*ci*h*wd]
+		if direct {
+			impl.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, xin, p, 1, dW, k)
+			impl.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 1, dxs, p)
+			continue
+		}
+		im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
+		impl.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, col, p, 1, dW, k)
+		if transposed {
+			fast.GemmPacked(flipped, h*wd, convPacker(dys, ho, wo, kh, kw, 1, flipPad, wd), dxs, h*wd)
+			continue
+		}
+		impl.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 0, dcol, p)
+		c.parallel(ci, func(lo, hi int) {
+			col2im(dxs[lo*h*wd:hi*h*wd], dcol[lo*kh*kw*p:hi*kh*kw*p], hi-lo, h, wd, kh, kw, stride, pad, ho, wo)
+		})
+	}
+}
+
+// flippedWeights packs W'[i][o][ky][kx] = W[o][i][k−1−ky][k−1−kx], the
+// kernel of the transposed convolution, once per weight update. The caller
+// holds c.mu.
+func (c *Backend) flippedWeights(w *Tensor, ci, co, k int, impl sgemm.Implementation) *sgemm.PackedA {
+	if e, ok := c.flipped[w]; ok && e.version == w.version {
+		return e.a
+	}
+	kk := k * k
+	f := make([]float32, ci*co*kk)
+	for o := 0; o < co; o++ {
+		for i := 0; i < ci; i++ {
+			src := w.Data[(o*ci+i)*kk : (o*ci+i+1)*kk]
+			dst := f[(i*co+o)*kk : (i*co+o+1)*kk]
+			for t := range src {
+				dst[kk-1-t] = src[t]
+			}
+		}
+	}
+	pa := impl.PackA(ci, co*kk, f, co*kk)
+	if c.flipped == nil {
+		c.flipped = map[*Tensor]packedWeights{}
+	}
+	c.flipped[w] = packedWeights{version: w.version, a: pa}
+	return pa
+}
+
+// col2im adds the columns back onto the image: the adjoint of im2col.
+func col2im(dx, col []float32, ci, h, w, kh, kw, stride int, pad backend.Padding, ho, wo int) {
+	p := ho * wo
+	for ch := 0; ch < ci; ch++ {
+		plane := dx[ch*h*w : (ch+1)*h*w]
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				row := col[((ch*kh+ky)*kw+kx)*p:][:p]
+				for oy := 0; oy < ho; oy++ {
+					iy := oy*stride + ky - pad.Top
+					if iy < 0 || iy >= h {
+						continue
+					}
+					dst := plane[iy*w : (iy+1)*w]
+					src := row[oy*wo : (oy+1)*wo]
+					for ox, v := range src {
+						if ix := ox*stride + kx - pad.Left; ix >= 0 && ix < w {
+							dst[ix] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// LinearBackward adds the gradients of Linear(y, x, w, _).
+func (c *Backend) LinearBackward(dx, dw, db, dy, x, w backend.Tensor) {
+	n, in := x.Shape()[0], x.Shape()[1]
+	out := w.Shape()[0]
+	g := data(dy)
+	c.blas.Sgemm(blas.Trans, blas.NoTrans, out, in, n, 1, g, out, data(x), in, 1, data(dw), in)
+	c.blas.Sgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, g, out, data(w), in, 1, data(dx), in)
+	dB := data(db)
+	for i := 0; i < n; i++ {
+		for o, v := range g[i*out : (i+1)*out] {
+			dB[o] += v
+		}
+	}
+}
+
+func siluGrad(x float32) float32 {
+	s := 1 / (1 + vec.Expf(-x))
+	return s * (1 + x*(1-s))
+}
+
+// SiLUBackward adds dy·SiLU′(x) to dx.
+func (c *Backend) SiLUBackward(dx, dy, x backend.Tensor) {
+	dxd, g, xd := data(dx), data(dy), data(x)
+	c.parallel(len(xd), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dxd[i] += g[i] * siluGrad(xd[i])
+		}
+	})
+}
+
+// AddDivBackward adds dy/div to da and to db.
+func (c *Backend) AddDivBackward(da, db, dy backend.Tensor, div float32) {
+	dad, dbd := data(da), data(db)
+	for i, g := range data(dy) {
+		dad[i] += g / div
+		dbd[i] += g / div
+	}
+}
+
+// EmbeddingBackward adds each row of dy [N, D] to the row of its class in
+// dtable [classes, D]: the gradient of a table lookup.
+func (c *Backend) EmbeddingBackward(dtable, dy backend.Tensor, classes []int) {
+	g, t := data(dy), data(dtable)
+	d := dy.Shape()[1]
+	for i, cl := range classes {
+		row := t[cl*d : (cl+1)*d]
+		for j, v := range g[i*d : (i+1)*d] {
+			row[j] += v
+		}
+	}
+}
+
+// GroupNormBackward adds the gradients of GroupNormStats(y, x, gamma, _,
+// groups, _, mean, rstd) given its statistics.
+func (c *Backend) GroupNormBackward(dx, dgamma, dbeta, dy, x, gamma backend.Tensor, groups int, mean, rstd []float32) {
+	s := x.Shape()
+	n, ch, hw := s[0], s[1], s[2]*s[3]
+	cg := ch / groups
+	xd, g, dxd, gd := data(x), data(dy), data(dx), data(gamma)
+	dG, dB := data(dgamma), data(dbeta)
+	// Per-(sample, group) partial sums of dγ and dβ, reduced afterwards so
+	// that groups can run in parallel.
+	pg := make([]float64, 2*n*ch)
+	c.parallel(n*groups, func(lo, hi int) {
+		for ng := lo; ng < hi; ng++ {
+			gnBackwardGroup(ng, groups, cg, ch, hw, xd, g, dxd, gd, mean[ng], rstd[ng], pg)
+		}
+	})
+	for smp := 0; smp < n; smp++ {
+		for cc := 0; cc < ch; cc++ {
+			dG[cc] += float32(pg[2*(smp*ch+cc)])
+			dB[cc] += float32(pg[2*(smp*ch+cc)+1])
+		}
+	}
+}
+
+// gnBackwardGroup is the GroupNorm backward pass of one (sample, group):
+// with x̂ = (x − μ)·r and dx̂ = dy·γ, dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
+// It adds dγ and dβ contributions to pg[2·(sample·C + c)] and the next entry.
+func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, dx, gd []float32, mu, r float32, pg []float64) {
+	smp, g := ng/groups, ng%groups
+	base := (smp*ch + g*cg) * hw
+	var sumD, sumDX float64
+	for cc := 0; cc < cg; cc++ {
+		chn := g*cg + cc
+		var sg, sb float64
+		for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
+			xhat := (x[i] - mu) * r
+			sg += float64(dy[i] * xhat)
+			sb += float64(dy[i])
+			dxh := float64(dy[i] * gd[chn])
+			sumD += dxh
+			sumDX += dxh * float64(xhat)
+		}
+		pg[2*(smp*ch+chn)] += sg
+		pg[2*(smp*ch+chn)+1] += sb
+	}
+	cnt := float64(cg * hw)
+	mD, mDX := float32(sumD/cnt), float32(sumDX/cnt)
+	for cc := 0; cc < cg; cc++ {
+		chn := g*cg + cc
+		for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
+			xhat := (x[i] - mu) * r
+			dx[i] += r * (dy[i]*gd[chn] - mD - xhat*mDX)
+		}
+	}
+}
+
+// AddChannelsBackward adds the gradients of AddChannels(y, x, v).
+func (c *Backend) AddChannelsBackward(dx, dv, dy backend.Tensor) {
+	s := dy.Shape()
+	hw := s[2] * s[3]
+	g, dxd, dvd := data(dy), data(dx), data(dv)
+	for nc := range dvd {
+		var sum float32
+		for i := nc * hw; i < (nc+1)*hw; i++ {
+			dxd[i] += g[i]
+			sum += g[i]
+		}
+		dvd[nc] += sum
+	}
+}
+
+// ScaleShiftBackward adds the gradients of ScaleShift(y, x, v).
+func (c *Backend) ScaleShiftBackward(dx, dv, dy, x, v backend.Tensor) {
+	s := x.Shape()
+	ch, hw := s[1], s[2]*s[3]
+	g, dxd, dvd, xd, vd := data(dy), data(dx), data(dv), data(x), data(v)
+	for nc := 0; nc < s[0]*ch; nc++ {
+		smp, cc := nc/ch, nc%ch
+		scale := 1 + vd[smp*2*ch+cc]
+		var ds, dsh float32
+		for i := nc * hw; i < (nc+1)*hw; i++ {
+			dxd[i] += g[i] * scale
+			ds += g[i] * xd[i]
+			dsh += g[i]
+		}
+		dvd[smp*2*ch+cc] += ds
+		dvd[smp*2*ch+ch+cc] += dsh
+	}
+}
+
+// ConcatBackward splits dy between da and db.
+func (c *Backend) ConcatBackward(da, db, dy backend.Tensor) {
+	as, bs := da.Shape(), db.Shape()
+	la, lb := as[1]*as[2]*as[3], bs[1]*bs[2]*bs[3]
+	g, dad, dbd := data(dy), data(da), data(db)
+	for s := 0; s < as[0]; s++ {
+		for i, v := range g[s*(la+lb) : s*(la+lb)+la] {
+			dad[s*la+i] += v
+		}
+		for i, v := range g[s*(la+lb)+la : (s+1)*(la+lb)] {
+			dbd[s*lb+i] += v
+		}
+	}
+}
+
+// Upsample2xBackward sums each 2×2 block of dy onto its source pixel.
+func (c *Backend) Upsample2xBackward(dx, dy backend.Tensor) {
+	s := dx.Shape()
+	h, w := s[2], s[3]
+	g, dxd := data(dy), data(dx)
+	for nc := 0; nc < s[0]*s[1]; nc++ {
+		for yy := 0; yy < 2*h; yy++ {
+			for xx := 0; xx < 2*w; xx++ {
+				dxd[nc*h*w+(yy/2)*w+xx/2] += g[(nc*2*h+yy)*2*w+xx]
+			}
+		}
+	}
+}
+
+// AttentionBackward adds the gradients of AttentionProbs(o, q, k, v, heads,
+// scale, probs) to dq, dk and dv, from do.
+func (c *Backend) AttentionBackward(dq, dk, dv, do, q, k, v backend.Tensor, heads int, scale float32, probs []float32) {
+	s := q.Shape()
+	n, ch, t := s[0], s[1], s[2]*s[3]
+	d := ch / heads
+	impl := c.blas
+	dqd, dkd, dvd, dod := data(dq), data(dk), data(dv), data(do)
+	qd, kd, vd := data(q), data(k), data(v)
+	dp := make([]float32, t*t)
+	for smp := 0; smp < n; smp++ {
+		for h := 0; h < heads; h++ {
+			off := (smp*ch + h*d) * t
+			pr := probs[(smp*heads+h)*t*t : (smp*heads+h+1)*t*t]
+			g := dod[off : off+d*t]
+			// dV = dO·P; dP = dOᵀ·V
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, d, t, t, 1, g, t, pr, t, 1, dvd[off:off+d*t], t)
+			impl.Sgemm(blas.Trans, blas.NoTrans, t, t, d, 1, g, t, vd[off:off+d*t], t, 0, dp, t)
+			// dS = P ⊙ (dP − rowsum(dP ⊙ P))
+			for i := 0; i < t; i++ {
+				row, prow := dp[i*t:(i+1)*t], pr[i*t:(i+1)*t]
+				var dot float32
+				for j := range row {
+					dot += row[j] * prow[j]
+				}
+				for j := range row {
+					row[j] = prow[j] * (row[j] - dot)
+				}
+			}
+			// dQ = scale·K·dSᵀ; dK = scale·Q·dS
+			impl.Sgemm(blas.NoTrans, blas.Trans, d, t, t, scale, kd[off:off+d*t], t, dp, t, 1, dqd[off:off+d*t], t)
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, d, t, t, scale, qd[off:off+d*t], t, dp, t, 1, dkd[off:off+d*t], t)
+		}
+	}
+}
