@@ -85,6 +85,7 @@ func (m *Model) NewTape() (*Tape, error) {
 		return nil, ErrNotCPU
 	}
 	tp := &Tape{m: m, cpu: c, grads: map[Tensor][]float32{}}
+	m.training = true
 	for _, p := range m.params {
 		tp.grads[p.Tensor] = make([]float32, p.Tensor.Shape().Len())
 	}

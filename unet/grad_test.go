@@ -133,6 +133,7 @@ func TestForwardSeesTrainedClassTable(t *testing.T) {
 	cfg.NumClassEmbeds = 3
 	m := must(New(cfg, 3, cpu.New()))(t)
 	x := randomInput(144)
+	tp := must(m.NewTape())(t)
 	before := append([]float32(nil), must(m.Forward(x, 1, 12, 12, []float32{50}, []int{2}))(t)...)
 	var table *cpu.Tensor
 	for _, p := range m.Params() {
@@ -150,7 +151,6 @@ func TestForwardSeesTrainedClassTable(t *testing.T) {
 		t.Fatal("Forward ignored the changed class embedding")
 	}
 	// The tape reads the live table too: both must see the same rows.
-	tp := must(m.NewTape())(t)
 	if got := must(tp.Forward(x, 1, 12, 12, []float32{50}, []int{2}))(t); maxDiff(got, after) != 0 {
 		t.Errorf("Forward and the tape see different class rows (max diff %g)", maxDiff(got, after))
 	}

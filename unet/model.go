@@ -88,7 +88,8 @@ type Model struct {
 	convIn           conv
 	timeLin1         linear
 	timeLin2         linear
-	classTable       []float32 // nn.Embedding rows, read back from classTensor per call
+	classTable       []float32 // nn.Embedding rows, on the host: looked up per call
+	training         bool      // a Tape exists: parameters change under the model
 	classTensor      Tensor    // the same rows as a parameter, for their gradient
 	classLin1        *linear   // class_embed_type "timestep"
 	classLin2        *linear
@@ -579,8 +580,10 @@ func (e *forwardExec) classRows(classes []int) Tensor {
 	d := e.timeEmbedDim
 	y := e.alloc(Shape{len(classes), d, 1, 1})
 	if !e.dry {
-		// The table is read back each pass: training may have changed it.
-		e.backend.Download(e.classTable, e.classTensor)
+		if e.training {
+			// The optimiser writes the table in place: read it back.
+			e.backend.Download(e.classTable, e.classTensor)
+		}
 		e.hostEmbs = grow(e.hostEmbs, len(classes)*d)
 		(*Model)(e).lookupClasses(e.hostEmbs, classes)
 		e.backend.Upload(y, e.hostEmbs)
