@@ -103,7 +103,6 @@ type Caps struct {
 	Hardware bool
 }
 
-
 // SinusoidalEmbedding writes diffusers' get_timestep_embedding of t (one
 // row of dim values per timestep) to out, op for op in float32: the host
 // computation every backend's TimestepEmbedding must reproduce (the CPU
