@@ -21,36 +21,51 @@ const Tolerance = 1e-4
 
 // open gives a GL backend, or skips — except under CI, where Mesa's
 // llvmpipe is installed (make deps) and the GL tests must run.
-func open(t *testing.T) *render.GL {
+func open(t *testing.T) *render.GL { return openWith(t, render.Options{}) }
+
+// variants are the convolution shaders, each tested on whatever renderer
+// is here (on llvmpipe in CI, both: the tiled one is meant for GPUs, but
+// its arithmetic is checked anywhere).
+var variants = []string{render.ConvPlain, render.ConvTiled}
+
+func openWith(t *testing.T, opts render.Options) *render.GL {
 	t.Helper()
-	g, err := render.Open()
+	g, err := render.OpenWith(opts)
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("no GL context under CI: %v", err)
 		}
 		t.Skipf("no GL 4.3 context here: %v", err)
 	}
-	t.Logf("GL: %s, %s", g.Renderer, g.Version)
+	t.Logf("GL: %s, %s; convolution %s", g.Renderer, g.Version, g.Conv)
 	return g
 }
 
 func TestKernelsAgainstReferences(t *testing.T) {
-	g := open(t)
-	defer g.Close()
-	backendtest.RunTolerance(t, g, Tolerance)
+	for _, v := range variants {
+		t.Run(v, func(t *testing.T) {
+			g := openWith(t, render.Options{Conv: v})
+			defer g.Close()
+			if g.Conv != v {
+				t.Fatalf("asked for the %s convolution, got %s", v, g.Conv)
+			}
+			backendtest.RunTolerance(t, g, Tolerance)
+		})
+	}
 }
 
 func TestGoldenFixturesOnGL(t *testing.T) {
-	backendtest.RunGolden(t, func() unet.Backend {
-		g, err := render.Open()
-		if err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("no GL context under CI: %v", err)
-			}
-			t.Skipf("no GL 4.3 context here: %v", err)
-		}
-		return g
-	})
+	for _, v := range variants {
+		t.Run(v, func(t *testing.T) {
+			backendtest.RunGolden(t, func() unet.Backend { return openWith(t, render.Options{Conv: v}) })
+		})
+	}
+}
+
+func TestUnknownVariantRefused(t *testing.T) {
+	if _, err := render.OpenWith(render.Options{Conv: "fast"}); err == nil {
+		t.Fatal("an unknown convolution variant was accepted")
+	}
 }
 
 // TestChainMatchesTheCPU: a 10-step DDIM chain of the embedded model from
@@ -92,11 +107,16 @@ func TestChainMatchesTheCPU(t *testing.T) {
 // why auto never picks a software renderer; on a GPU run it with
 // scripts/gpu-bench.sh.
 func BenchmarkForward(b *testing.B) {
-	g, err := render.Open()
+	g, err := render.OpenWith(render.Options{Conv: render.ConvPlain})
 	if err != nil {
 		b.Skip(err)
 	}
 	defer g.Close()
+	gt, err := render.OpenWith(render.Options{Conv: render.ConvTiled})
+	if err != nil {
+		b.Skip(err)
+	}
+	defer gt.Close()
 	cfg := unet.DefaultConfig()
 	cfg.SampleSize = [2]int{32, 32}
 	cfg.BlockOutChannels = []int{128, 256, 256, 256}
@@ -106,7 +126,7 @@ func BenchmarkForward(b *testing.B) {
 	for _, be := range []struct {
 		name string
 		b    unet.Backend
-	}{{"cpu", cpu.New()}, {"gl", g}} {
+	}{{"cpu", cpu.New()}, {"gl-plain", g}, {"gl-tiled", gt}} {
 		m, err := unet.New(cfg, 1, be.b)
 		if err != nil {
 			b.Fatal(err)
@@ -128,15 +148,20 @@ func BenchmarkForward(b *testing.B) {
 // the CPU and on GL side by side (each iteration ends with a Download, the
 // GL barrier, so asynchronous work is counted).
 func BenchmarkKernels(b *testing.B) {
-	g, err := render.Open()
+	g, err := render.OpenWith(render.Options{Conv: render.ConvPlain})
 	if err != nil {
 		b.Skip(err)
 	}
 	defer g.Close()
+	gt, err := render.OpenWith(render.Options{Conv: render.ConvTiled})
+	if err != nil {
+		b.Skip(err)
+	}
+	defer gt.Close()
 	for _, be := range []struct {
 		name string
 		b    unet.Backend
-	}{{"cpu", cpu.New()}, {"gl", g}} {
+	}{{"cpu", cpu.New()}, {"gl-plain", g}, {"gl-tiled", gt}} {
 		k := be.b
 		up := func(s unet.Shape) unet.Tensor {
 			t := k.Alloc(s)

@@ -112,6 +112,11 @@ func (s *suite) conv() {
 		{1, 5, 9, 9, 6, 3, 2, unet.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}},
 		{2, 4, 8, 6, 3, 3, 2, unet.Padding{Bottom: 1, Right: 1}},
 		{3, 6, 4, 5, 7, 1, 1, unet.Padding{}},
+		// Every side padded differently: no kernel may mix up top and left.
+		{2, 3, 6, 7, 5, 3, 1, unet.Padding{Top: 2, Left: 0, Bottom: 1, Right: 2}},
+		// Partial tiles in every dimension of a 64×64×16 implicit GEMM: 70
+		// output channels, 99 pixels, 180 taps, three samples.
+		{3, 20, 9, 11, 70, 3, 1, unet.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}},
 		// U-Net shapes, larger than a GPU work-group tile.
 		{1, 128, 32, 32, 128, 3, 1, unet.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}},
 		{2, 96, 16, 16, 64, 1, 1, unet.Padding{}},

@@ -254,7 +254,13 @@ func convPacker(x []float32, h, w, kh, kw, stride int, pad backend.Padding, wo i
 							continue
 						}
 						// A run over the left or right padding: zeros, then
-						// the part inside the row, then zeros.
+						// the part inside the row, then zeros (or all zeros:
+						// with more than k−1 padding a run can lie wholly
+						// outside the row).
+						if ix0 >= w || ix0+len(out) <= 0 {
+							clear(out)
+							continue
+						}
 						lo := min(len(out), max(0, -ix0))
 						hi := max(lo, min(len(out), w-ix0))
 						clear(out[:lo])
