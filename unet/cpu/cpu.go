@@ -47,6 +47,8 @@ type Backend struct {
 	// of the transposed convolutions, guarded by mu too.
 	trainCol []float32
 	flipped  map[*Tensor]packedWeights
+	// The padded input and grid-shaped output of gridGemm, guarded by mu.
+	gridIn, gridOut []float32
 }
 
 type packedWeights struct {
@@ -149,6 +151,15 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 	}
 	if impl, ok := c.blas.(sgemm.Implementation); ok {
 		pa := c.packedA(w.(*Tensor), impl, co, k)
+		if stride == 1 && kh == kw {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for s := 0; s < n; s++ {
+				xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
+				c.gridGemm(impl, pa, dd[s*co*p:(s+1)*co*p], co, xin, ci, h, wd, kh, pad)
+			}
+			return
+		}
 		for s := 0; s < n; s++ {
 			xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
 			impl.GemmPacked(pa, p, convPacker(xin, h, wd, kh, kw, stride, pad, wo), dd[s*co*p:(s+1)*co*p], p)
@@ -187,6 +198,88 @@ func (c *Backend) packedA(w *Tensor, impl sgemm.Implementation, m, k int) *sgemm
 	pa := impl.PackA(m, k, w.Data, k)
 	c.packed[w] = packedWeights{version: w.version, a: pa}
 	return pa
+}
+
+// gridGemm adds to out (co × ho×wo) the stride-1 convolution of x (ci × h×w)
+// with the k×k kernel prepacked in pa, padded by pad. It computes on the
+// padded input's grid: with the input copied once into a zero-bordered
+// buffer of width wp = w + left + right, output pixel (oy, ox) under tap
+// (ky, kx) reads padded[(oy+ky)·wp + ox + kx], so row k of the implicit
+// im2col matrix is one contiguous run of the padded plane, offset by the
+// tap. Packing a panel is then one fixed-size copy per tap, where the
+// general packer (convPacker) splits every panel into runs at row ends and
+// padding. The price is k−1 extra output columns per row (computed and
+// dropped) and copying out in and out of a grid-shaped buffer. Each output
+// sums the same products in the same order as convPacker's path, so the
+// result is bit-identical to it. The caller holds c.mu (the buffers are the
+// backend's scratch).
+func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding) {
+	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
+	ho, wo := hp-k+1, wp-k+1
+	if ho < 1 || wo < 1 {
+		return
+	}
+	plane := hp * wp
+	// The last grid pixel's last tap reads k−1 values past the last plane.
+	padded := x
+	if pad != (backend.Padding{}) || k > 1 {
+		if cap(c.gridIn) < ci*plane+k {
+			c.gridIn = make([]float32, ci*plane+k)
+		}
+		padded = c.gridIn[:ci*plane+k]
+		clear(padded)
+		for ch := 0; ch < ci; ch++ {
+			for y := 0; y < h; y++ {
+				dst := padded[ch*plane+(y+pad.Top)*wp+pad.Left:]
+				copy(dst[:w], x[(ch*h+y)*w:(ch*h+y+1)*w])
+			}
+		}
+	}
+	n := ho * wp
+	if cap(c.gridOut) < co*n {
+		c.gridOut = make([]float32, co*n)
+	}
+	grid := c.gridOut[:co*n]
+	for o := 0; o < co; o++ {
+		for y := 0; y < ho; y++ {
+			row := grid[o*n+y*wp : o*n+(y+1)*wp]
+			copy(row, out[(o*ho+y)*wo:(o*ho+y+1)*wo])
+			clear(row[wo:])
+		}
+	}
+	kk := k * k
+	impl.GemmPacked(pa, n, func(dst []float32, p0, kcur, j0, ncur, nr int) {
+		var offBuf [512]int
+		offs := offBuf[:0]
+		if kcur > len(offBuf) {
+			offs = make([]int, 0, kcur)
+		}
+		for pp := 0; pp < kcur; pp++ {
+			tap := p0 + pp
+			ch, r := tap/kk, tap%kk
+			offs = append(offs, ch*plane+(r/k)*wp+r%k)
+		}
+		rows := vec.NewRows(offs)
+		for q := 0; q*nr < ncur; q++ {
+			j := j0 + q*nr
+			cols := min(nr, ncur-q*nr)
+			panel := dst[q*nr*kcur : (q+1)*nr*kcur]
+			if cols == 16 && nr == 16 {
+				rows.Gather16(panel, padded, j)
+				continue
+			}
+			for pp, off := range offs {
+				d := panel[pp*nr : (pp+1)*nr]
+				copy(d[:cols], padded[off+j:off+j+cols])
+				clear(d[cols:])
+			}
+		}
+	}, grid, n)
+	for o := 0; o < co; o++ {
+		for y := 0; y < ho; y++ {
+			copy(out[(o*ho+y)*wo:(o*ho+y+1)*wo], grid[o*n+y*wp:])
+		}
+	}
 }
 
 // convPacker packs the implicit im2col matrix of one image: row p of B is

@@ -58,6 +58,48 @@ func affineGo(dst, src []float32, a, b float32, withSiLU bool) {
 	}
 }
 
+// Rows is a list of offsets into a source slice, with their range worked
+// out once so that each Gather16 checks its bounds in constant time.
+type Rows struct {
+	offs   []int
+	lo, hi int
+}
+
+// NewRows wraps offs (which the caller must not change while using Rows).
+func NewRows(offs []int) Rows {
+	r := Rows{offs: offs}
+	if len(offs) > 0 {
+		r.lo, r.hi = offs[0], offs[0]
+		for _, o := range offs {
+			r.lo, r.hi = min(r.lo, o), max(r.hi, o)
+		}
+	}
+	return r
+}
+
+// Gather16 copies 16 values from src at each offset plus j, one after the
+// other into dst: dst[16i : 16i+16] = src[offs[i]+j : offs[i]+j+16]. It packs
+// a GEMM panel of a convolution's implicit im2col matrix, one tap per row
+// (package cpu's gridGemm), where the generic copy of a 64-byte array costs
+// a call to memmove per row. It panics, before writing, if any range lies
+// outside src or dst is too short.
+func (r Rows) Gather16(dst, src []float32, j int) {
+	n := len(r.offs)
+	if n == 0 {
+		return
+	}
+	if r.lo+j < 0 || r.hi+j+16 > len(src) || len(dst) < 16*n {
+		panic("vec: Gather16 out of range")
+	}
+	if useAVX {
+		gather16AVX(&dst[0], &src[j], &r.offs[0], n)
+		return
+	}
+	for i, o := range r.offs {
+		copy(dst[16*i:16*i+16], src[o+j:o+j+16])
+	}
+}
+
 // Sum is Σ x[i]. The vector version keeps 16 partial sums in float32 (like
 // a pairwise sum it loses far less than a single running float32 sum);
 // the Go version accumulates in float64.

@@ -5,7 +5,11 @@ import "golang.org/x/sys/cpu"
 var (
 	useAVX512 = cpu.X86.HasAVX512F
 	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	useAVX    = cpu.X86.HasAVX
 )
+
+//go:noescape
+func gather16AVX(dst, src *float32, offs *int, n int)
 
 //go:noescape
 func affineAVX2(dst, src *float32, n int, a, b float32, silu bool)

@@ -197,3 +197,27 @@ plain2:
 	JNZ  plain2
 	VZEROUPPER
 	RET
+
+// func gather16AVX(dst, src *float32, offs *int, n int)
+// For i < n: dst[16i : 16i+16] = src[offs[i] : offs[i]+16] (two 32-byte
+// loads and stores per row; AVX, no FMA needed).
+TEXT ·gather16AVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JZ   gdone
+gloop:
+	MOVQ (BX), AX
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $8, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  gloop
+	VZEROUPPER
+gdone:
+	RET

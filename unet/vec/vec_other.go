@@ -11,3 +11,7 @@ func sumSqDevAVX512(x *float32, n int, mean float32) float32         { panic("un
 const useAVX2 = false
 
 func affineAVX2(dst, src *float32, n int, a, b float32, silu bool) { panic("unreachable") }
+
+const useAVX = false
+
+func gather16AVX(dst, src *float32, offs *int, n int) { panic("unreachable") }

@@ -117,3 +117,31 @@ func TestAffineSiLUPositionIndependent(t *testing.T) {
 		}
 	}
 }
+
+func TestGather16(t *testing.T) {
+	src := make([]float32, 200)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	offs := []int{0, 7, 100, 3, 150}
+	r := NewRows(offs)
+	dst := make([]float32, 16*len(offs))
+	r.Gather16(dst, src, 20)
+	for i, o := range offs {
+		for k := 0; k < 16; k++ {
+			if dst[16*i+k] != float32(o+20+k) {
+				t.Fatalf("row %d value %d = %v, want %v", i, k, dst[16*i+k], o+20+k)
+			}
+		}
+	}
+	for _, j := range []int{-1, 200 - 150 - 15} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("j=%d: no panic for a range outside src", j)
+				}
+			}()
+			r.Gather16(dst, src, j)
+		}()
+	}
+}
