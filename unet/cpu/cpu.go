@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 	"github.com/ddpmstudio/ddpmstudio/unet/vec"
@@ -47,8 +48,9 @@ type Backend struct {
 	// of the transposed convolutions, guarded by mu too.
 	trainCol []float32
 	flipped  map[*Tensor]packedWeights
-	// The padded input and grid-shaped output of gridGemm, guarded by mu.
-	gridIn, gridOut []float32
+	// Each core's padded input and grid-shaped output for gridConv,
+	// guarded by mu.
+	grids []gridScratch
 }
 
 type packedWeights struct {
@@ -110,24 +112,16 @@ func (c *Backend) scratchBuf(n int) []float32 {
 	return c.scratch[:n]
 }
 
-// parallel splits [0, n) into contiguous chunks, one per worker, and waits.
+// parallel splits [0, n) into contiguous chunks, one per worker, and
+// waits; the chunks run on package par's persistent helpers.
 func (c *Backend) parallel(n int, f func(lo, hi int)) {
 	w := min(c.workers, n)
 	if w <= 1 {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	chunk := (n + w - 1) / w
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	par.For((n+chunk-1)/chunk, w, func(i int) { f(i*chunk, min((i+1)*chunk, n)) })
 }
 
 // Conv2D implements Backend. With the sgemm implementation the weights are
@@ -154,10 +148,7 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 		if stride == 1 && kh == kw {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			for s := 0; s < n; s++ {
-				xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
-				c.gridGemm(impl, pa, dd[s*co*p:(s+1)*co*p], co, xin, ci, h, wd, kh, pad)
-			}
+			c.gridConv(impl, pa, dd, co, xd, n, ci, h, wd, kh, pad)
 			return
 		}
 		for s := 0; s < n; s++ {
@@ -200,33 +191,80 @@ func (c *Backend) packedA(w *Tensor, impl sgemm.Implementation, m, k int) *sgemm
 	return pa
 }
 
-// gridGemm adds to out (co × ho×wo) the stride-1 convolution of x (ci × h×w)
-// with the k×k kernel prepacked in pa, padded by pad. It computes on the
-// padded input's grid: with the input copied once into a zero-bordered
-// buffer of width wp = w + left + right, output pixel (oy, ox) under tap
-// (ky, kx) reads padded[(oy+ky)·wp + ox + kx], so row k of the implicit
-// im2col matrix is one contiguous run of the padded plane, offset by the
-// tap. Packing a panel is then one fixed-size copy per tap, where the
-// general packer (convPacker) splits every panel into runs at row ends and
-// padding. The price is k−1 extra output columns per row (computed and
-// dropped) and copying out in and out of a grid-shaped buffer. Each output
-// sums the same products in the same order as convPacker's path, so the
-// result is bit-identical to it. The caller holds c.mu (the buffers are the
-// backend's scratch).
-func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding) {
+// gridConv adds to out (n × co × ho×wo) the stride-1 convolution of x
+// (n × ci × h×w) with the k×k kernel prepacked in pa, padded by pad, one
+// sample at a time through gridGemm. Work is split across cores by sample
+// when the batch has a sample per core, else by output columns within each
+// sample: either way every core packs its own panels and runs its own
+// products with no barrier in between, and every output sums the same
+// products in the same order whatever the split. The caller holds c.mu.
+func (c *Backend) gridConv(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, n, ci, h, w, k int, pad backend.Padding) {
 	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
 	ho, wo := hp-k+1, wp-k+1
 	if ho < 1 || wo < 1 {
 		return
 	}
+	inLen, outLen := ci*hp*wp+k, co*ho*wp
+	serial := impl.WithWorkers(1)
+	slots := min(c.workers, n)
+	if slots < 2 {
+		slots = 1
+	}
+	if len(c.grids) < slots {
+		c.grids = append(c.grids, make([]gridScratch, slots-len(c.grids))...)
+	}
+	sample := func(g *gridScratch, s, chunks int) {
+		g.grow(inLen, outLen)
+		c.gridGemm(serial, pa, out[s*co*ho*wo:(s+1)*co*ho*wo], co, x[s*ci*h*w:(s+1)*ci*h*w], ci, h, w, k, pad, g, chunks)
+	}
+	if slots > 1 {
+		par.For(slots, slots, func(q int) {
+			for s := q; s < n; s += slots {
+				sample(&c.grids[q], s, 1)
+			}
+		})
+		return
+	}
+	for s := 0; s < n; s++ {
+		sample(&c.grids[0], s, c.workers)
+	}
+}
+
+// gridScratch is one core's padded input and grid-shaped output.
+type gridScratch struct{ in, out []float32 }
+
+func (g *gridScratch) grow(in, out int) {
+	if cap(g.in) < in {
+		g.in = make([]float32, in)
+	}
+	if cap(g.out) < out {
+		g.out = make([]float32, out)
+	}
+	g.in, g.out = g.in[:in], g.out[:out]
+}
+
+// gridGemm adds to out (co × ho×wo) the stride-1 convolution of one sample
+// x (ci × h×w) with the k×k kernel prepacked in pa, padded by pad. It
+// computes on the padded input's grid: with the input copied once into a
+// zero-bordered buffer of width wp = w + left + right, output pixel
+// (oy, ox) under tap (ky, kx) reads padded[(oy+ky)·wp + ox + kx], so row k
+// of the implicit im2col matrix is one contiguous run of the padded plane,
+// offset by the tap. Packing a panel is then one 64-byte copy per tap,
+// where the general packer (convPacker) splits every panel into runs at
+// row ends and padding. The price is k−1 extra output columns per row
+// (computed and dropped) and copying out into and back from a grid-shaped
+// buffer. Each output sums the same products in the same order as
+// convPacker's path, so the result is bit-identical to it. The columns are
+// split into chunks (panel-aligned) run in parallel, each a product of its
+// own on impl, which must be serial.
+func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding, g *gridScratch, chunks int) {
+	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
+	ho, wo := hp-k+1, wp-k+1
 	plane := hp * wp
 	// The last grid pixel's last tap reads k−1 values past the last plane.
 	padded := x
 	if pad != (backend.Padding{}) || k > 1 {
-		if cap(c.gridIn) < ci*plane+k {
-			c.gridIn = make([]float32, ci*plane+k)
-		}
-		padded = c.gridIn[:ci*plane+k]
+		padded = g.in
 		clear(padded)
 		for ch := 0; ch < ci; ch++ {
 			for y := 0; y < h; y++ {
@@ -236,10 +274,7 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 		}
 	}
 	n := ho * wp
-	if cap(c.gridOut) < co*n {
-		c.gridOut = make([]float32, co*n)
-	}
-	grid := c.gridOut[:co*n]
+	grid := g.out
 	for o := 0; o < co; o++ {
 		for y := 0; y < ho; y++ {
 			row := grid[o*n+y*wp : o*n+(y+1)*wp]
@@ -248,33 +283,46 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 		}
 	}
 	kk := k * k
-	impl.GemmPacked(pa, n, func(dst []float32, p0, kcur, j0, ncur, nr int) {
-		var offBuf [512]int
-		offs := offBuf[:0]
-		if kcur > len(offBuf) {
-			offs = make([]int, 0, kcur)
-		}
-		for pp := 0; pp < kcur; pp++ {
-			tap := p0 + pp
-			ch, r := tap/kk, tap%kk
-			offs = append(offs, ch*plane+(r/k)*wp+r%k)
-		}
-		rows := vec.NewRows(offs)
-		for q := 0; q*nr < ncur; q++ {
-			j := j0 + q*nr
-			cols := min(nr, ncur-q*nr)
-			panel := dst[q*nr*kcur : (q+1)*nr*kcur]
-			if cols == 16 && nr == 16 {
-				rows.Gather16(panel, padded, j)
-				continue
+	packer := func(base int) sgemm.BPacker {
+		return func(dst []float32, p0, kcur, j0, ncur, nr int) {
+			var offBuf [512]int
+			offs := offBuf[:0]
+			if kcur > len(offBuf) {
+				offs = make([]int, 0, kcur)
 			}
-			for pp, off := range offs {
-				d := panel[pp*nr : (pp+1)*nr]
-				copy(d[:cols], padded[off+j:off+j+cols])
-				clear(d[cols:])
+			for pp := 0; pp < kcur; pp++ {
+				tap := p0 + pp
+				ch, r := tap/kk, tap%kk
+				offs = append(offs, ch*plane+(r/k)*wp+r%k)
+			}
+			rows := vec.NewRows(offs)
+			for q := 0; q*nr < ncur; q++ {
+				j := base + j0 + q*nr
+				cols := min(nr, ncur-q*nr)
+				panel := dst[q*nr*kcur : (q+1)*nr*kcur]
+				if cols == 16 && nr == 16 {
+					rows.Gather16(panel, padded, j)
+					continue
+				}
+				for pp, off := range offs {
+					d := panel[pp*nr : (pp+1)*nr]
+					copy(d[:cols], padded[off+j:off+j+cols])
+					clear(d[cols:])
+				}
 			}
 		}
-	}, grid, n)
+	}
+	// Chunks of whole 16-column panels, at least 64 columns each: below
+	// that a core's share does not pay for handing it over.
+	per := max(64, (n+chunks-1)/chunks+15) / 16 * 16
+	if chunks <= 1 || per >= n {
+		impl.GemmPacked(pa, n, packer(0), grid, n)
+	} else {
+		par.For((n+per-1)/per, chunks, func(q int) {
+			j0 := q * per
+			impl.GemmPacked(pa, min(per, n-j0), packer(j0), grid[j0:], n)
+		})
+	}
 	for o := 0; o < co; o++ {
 		for y := 0; y < ho; y++ {
 			copy(out[(o*ho+y)*wo:(o*ho+y+1)*wo], grid[o*n+y*wp:])

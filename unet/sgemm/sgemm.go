@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -54,6 +55,14 @@ func New() Implementation { return Implementation{kernel: Best()} }
 // WithKernel returns the implementation using kernel k (for tests and
 // benchmarks that compare kernels).
 func WithKernel(k Kernel) Implementation { return Implementation{kernel: k} }
+
+// WithWorkers returns the implementation running each product on at most
+// n goroutines (1: on the caller alone, for callers that split the work
+// themselves).
+func (impl Implementation) WithWorkers(n int) Implementation {
+	impl.workers = n
+	return impl
+}
 
 // Kernel reports the micro-kernel in use.
 func (impl Implementation) Kernel() Kernel { return impl.kernel }
@@ -276,29 +285,9 @@ func (g *gemm) packWith(dst []float32, p0, kcur, j0, ncur, workers int) {
 	parallelFor(chunks, workers, pack)
 }
 
-// parallelFor runs do(0…n−1) on up to workers goroutines.
-func parallelFor(n, workers int, do func(int)) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				t := next
-				next++
-				mu.Unlock()
-				if t >= n {
-					return
-				}
-				do(t)
-			}
-		}()
-	}
-	wg.Wait()
-}
+// parallelFor runs do(0…n−1) on up to workers goroutines (package par's
+// persistent helpers and the caller).
+func parallelFor(n, workers int, do func(int)) { par.For(n, workers, do) }
 
 // macro runs the micro-kernel over the tiles of one packed A block and B
 // panels [p0, p1); edge (MR·NR values) takes the tiles that overhang C.
