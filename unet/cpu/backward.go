@@ -64,13 +64,15 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 		im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
 		impl.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, col, p, 1, dW, k)
 		if transposed {
-			fast.GemmPacked(flipped, h*wd, convPacker(dys, ho, wo, kh, kw, 1, flipPad, wd), dxs, h*wd)
-			continue
+			continue // after the loop, for all samples at once
 		}
 		impl.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 0, dcol, p)
 		c.parallel(ci, func(lo, hi int) {
 			col2im(dxs[lo*h*wd:hi*h*wd], dcol[lo*kh*kw*p:hi*kh*kw*p], hi-lo, h, wd, kh, kw, stride, pad, ho, wo)
 		})
+	}
+	if transposed {
+		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad)
 	}
 }
 

@@ -443,6 +443,15 @@ func im2col(c *Backend, col, x []float32, ci, h, w, kh, kw, stride int, pad back
 							continue
 						}
 						src := plane[iy*w : (iy+1)*w]
+						if stride == 1 {
+							// Zeros, the run of the row under this tap, zeros.
+							lo := min(wo, max(0, pad.Left-kx))
+							hi := max(lo, min(wo, w+pad.Left-kx))
+							clear(dstRow[:lo])
+							copy(dstRow[lo:hi], src[lo+kx-pad.Left:])
+							clear(dstRow[hi:])
+							continue
+						}
 						for ox := range dstRow {
 							ix := ox*stride + kx - pad.Left
 							if ix < 0 || ix >= w {
