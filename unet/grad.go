@@ -236,7 +236,7 @@ func (e *tapeExec) silu(x *node, _ bool) *node {
 	tp.cpu.SiLU(tp.t(y), tp.t(x))
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.SiLUBackward(tp.g(x), g, tp.t(x))
+			tp.cpu.SiLUBackward(tp.g(x), g, tp.t(x), tp.t(y))
 		}
 	})
 	return y
