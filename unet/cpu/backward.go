@@ -3,6 +3,7 @@ package cpu
 import (
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 )
@@ -14,8 +15,16 @@ import (
 // package unet calls these and the forward kernels that keep what the
 // backward pass needs (GroupNormStats, AttentionProbs), nothing else.
 
+// gradSlots is the number of partial sums of a convolution's weight and
+// bias gradients: samples s, s+gradSlots, … go to partial s, summed in
+// sample order, and the partials are added in slot order. The number is
+// fixed — not the core count — so that the gradients, and so training, are
+// the same bits on any machine.
+const gradSlots = 4
+
 // Conv2DBackward adds the gradients of Conv2D(y, x, w, _, stride, pad):
-// dw += dy·colᵀ, db += Σ dy, dx += the adjoint of the convolution.
+// dw += dy·colᵀ, db += Σ dy, dx += the adjoint of the convolution. The
+// samples are split among gradSlots partial sums computed in parallel.
 func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int, pad backend.Padding) {
 	xs, ws, ys := x.Shape(), w.Shape(), dy.Shape()
 	n, ci, h, wd := xs[0], xs[1], xs[2], xs[3]
@@ -23,54 +32,75 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	ho, wo := ys[2], ys[3]
 	k, p := ci*kh*kw, ho*wo
 	impl := c.blas
+	serial := impl
+	fast, isSgemm := impl.(sgemm.Implementation)
+	if isSgemm {
+		serial = fast.WithWorkers(1)
+	}
 	wdat, dW, dB, dyd, xd, dxd := data(w), data(dw), data(db), data(dy), data(x), data(dx)
 	direct := kh == 1 && kw == 1 && stride == 1 && pad == (backend.Padding{})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var col, dcol []float32
-	if !direct {
-		if len(c.trainCol) < 2*k*p {
-			c.trainCol = make([]float32, 2*k*p)
-		}
-		col, dcol = c.trainCol[:k*p], c.trainCol[k*p:2*k*p]
-	}
 	// A stride-1 convolution's input gradient is itself a convolution: of dY
 	// with the kernel flipped and its in/out channels swapped, padded by
-	// k−1−pad. That runs on the packed path and skips col2im.
-	var flipped *sgemm.PackedA
-	fast, isSgemm := impl.(sgemm.Implementation)
+	// k−1−pad. That runs through gridConv and skips col2im.
 	transposed := !direct && stride == 1 && isSgemm && ho == h && wo == wd && kh == kw
-	if transposed {
-		flipped = c.flippedWeights(w.(*Tensor), ci, co, kh, fast)
+	slots := min(gradSlots, n)
+	need := slots * (len(dW) + len(dB))
+	if !direct {
+		need += slots * 2 * k * p
 	}
-	flipPad := backend.Padding{Top: kh - 1 - pad.Top, Left: kw - 1 - pad.Left, Bottom: kh - 1 - pad.Bottom, Right: kw - 1 - pad.Right}
-	for smp := 0; smp < n; smp++ {
-		dys := dyd[smp*co*p : (smp+1)*co*p]
-		for o := 0; o < co; o++ {
-			var sum float32
-			for _, v := range dys[o*p : (o+1)*p] {
-				sum += v
+	if len(c.trainCol) < need {
+		c.trainCol = make([]float32, need)
+	}
+	scratch := c.trainCol[:need]
+	parts := scratch[:slots*(len(dW)+len(dB))]
+	clear(parts)
+	par.For(slots, c.workers, func(q int) {
+		pw := parts[q*(len(dW)+len(dB)) : q*(len(dW)+len(dB))+len(dW)]
+		pb := parts[q*(len(dW)+len(dB))+len(dW) : (q+1)*(len(dW)+len(dB))]
+		var col, dcol []float32
+		if !direct {
+			cols := scratch[len(parts)+q*2*k*p:]
+			col, dcol = cols[:k*p], cols[k*p:2*k*p]
+		}
+		for smp := q; smp < n; smp += slots {
+			dys := dyd[smp*co*p : (smp+1)*co*p]
+			for o := 0; o < co; o++ {
+				var sum float32
+				for _, v := range dys[o*p : (o+1)*p] {
+					sum += v
+				}
+				pb[o] += sum
 			}
-			dB[o] += sum
+			xin := xd[smp*ci*h*wd : (smp+1)*ci*h*wd]
+			dxs := dxd[smp*ci*h*wd : (smp+1)*ci*h*wd]
+			if direct {
+				serial.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, xin, p, 1, pw, k)
+				serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 1, dxs, p)
+				continue
+			}
+			im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
+			serial.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, col, p, 1, pw, k)
+			if transposed {
+				continue // after the loop, for all samples at once
+			}
+			serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 0, dcol, p)
+			col2im(dxs, dcol, ci, h, wd, kh, kw, stride, pad, ho, wo)
 		}
-		xin := xd[smp*ci*h*wd : (smp+1)*ci*h*wd]
-		dxs := dxd[smp*ci*h*wd : (smp+1)*ci*h*wd]
-		if direct {
-			impl.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, xin, p, 1, dW, k)
-			impl.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 1, dxs, p)
-			continue
+	})
+	for q := 0; q < slots; q++ {
+		part := parts[q*(len(dW)+len(dB)):]
+		for i := range dW {
+			dW[i] += part[i]
 		}
-		im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
-		impl.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, col, p, 1, dW, k)
-		if transposed {
-			continue // after the loop, for all samples at once
+		for i := range dB {
+			dB[i] += part[len(dW)+i]
 		}
-		impl.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 0, dcol, p)
-		c.parallel(ci, func(lo, hi int) {
-			col2im(dxs[lo*h*wd:hi*h*wd], dcol[lo*kh*kw*p:hi*kh*kw*p], hi-lo, h, wd, kh, kw, stride, pad, ho, wo)
-		})
 	}
 	if transposed {
+		flipped := c.flippedWeights(w.(*Tensor), ci, co, kh, fast)
+		flipPad := backend.Padding{Top: kh - 1 - pad.Top, Left: kw - 1 - pad.Left, Bottom: kh - 1 - pad.Bottom, Right: kw - 1 - pad.Right}
 		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad)
 	}
 }
