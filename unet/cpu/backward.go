@@ -101,7 +101,7 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	if transposed {
 		flipped := c.flippedWeights(w.(*Tensor), ci, co, kh, fast)
 		flipPad := backend.Padding{Top: kh - 1 - pad.Top, Left: kw - 1 - pad.Left, Bottom: kh - 1 - pad.Bottom, Right: kw - 1 - pad.Right}
-		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad)
+		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad, nil)
 	}
 }
 

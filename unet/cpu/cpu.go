@@ -134,6 +134,14 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 	ho, wo := ds[2], ds[3]
 	k, p := ci*kh*kw, ho*wo
 	xd, wdat, dd, bd := data(x), data(w), data(dst), data(bias)
+	impl, fast := c.blas.(sgemm.Implementation)
+	if fast && stride == 1 && kh == kw {
+		pa := c.packedA(w.(*Tensor), impl, co, k)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.gridConv(impl, pa, dd, co, xd, n, ci, h, wd, kh, pad, bd)
+		return
+	}
 	for s := 0; s < n; s++ {
 		out := dd[s*co*p : (s+1)*co*p]
 		for o := 0; o < co; o++ {
@@ -143,14 +151,8 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 			}
 		}
 	}
-	if impl, ok := c.blas.(sgemm.Implementation); ok {
+	if fast {
 		pa := c.packedA(w.(*Tensor), impl, co, k)
-		if stride == 1 && kh == kw {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.gridConv(impl, pa, dd, co, xd, n, ci, h, wd, kh, pad)
-			return
-		}
 		for s := 0; s < n; s++ {
 			xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
 			impl.GemmPacked(pa, p, convPacker(xin, h, wd, kh, kw, stride, pad, wo), dd[s*co*p:(s+1)*co*p], p)
@@ -192,13 +194,14 @@ func (c *Backend) packedA(w *Tensor, impl sgemm.Implementation, m, k int) *sgemm
 }
 
 // gridConv adds to out (n × co × ho×wo) the stride-1 convolution of x
-// (n × ci × h×w) with the k×k kernel prepacked in pa, padded by pad, one
+// (n × ci × h×w) with the k×k kernel prepacked in pa, padded by pad — or,
+// given a bias, sets out to bias + the convolution without reading it — one
 // sample at a time through gridGemm. Work is split across cores by sample
 // when the batch has a sample per core, else by output columns within each
 // sample: either way every core packs its own panels and runs its own
 // products with no barrier in between, and every output sums the same
 // products in the same order whatever the split. The caller holds c.mu.
-func (c *Backend) gridConv(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, n, ci, h, w, k int, pad backend.Padding) {
+func (c *Backend) gridConv(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, n, ci, h, w, k int, pad backend.Padding, bias []float32) {
 	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
 	ho, wo := hp-k+1, wp-k+1
 	if ho < 1 || wo < 1 {
@@ -215,7 +218,7 @@ func (c *Backend) gridConv(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	}
 	sample := func(g *gridScratch, s, chunks int) {
 		g.grow(inLen, outLen)
-		c.gridGemm(serial, pa, out[s*co*ho*wo:(s+1)*co*ho*wo], co, x[s*ci*h*w:(s+1)*ci*h*w], ci, h, w, k, pad, g, chunks)
+		c.gridGemm(serial, pa, out[s*co*ho*wo:(s+1)*co*ho*wo], co, x[s*ci*h*w:(s+1)*ci*h*w], ci, h, w, k, pad, g, chunks, bias)
 	}
 	if slots > 1 {
 		par.For(slots, slots, func(q int) {
@@ -257,7 +260,7 @@ func (g *gridScratch) grow(in, out int) {
 // convPacker's path, so the result is bit-identical to it. The columns are
 // split into chunks (panel-aligned) run in parallel, each a product of its
 // own on impl, which must be serial.
-func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding, g *gridScratch, chunks int) {
+func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding, g *gridScratch, chunks int, bias []float32) {
 	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
 	ho, wo := hp-k+1, wp-k+1
 	plane := hp * wp
@@ -276,6 +279,14 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	n := ho * wp
 	grid := g.out
 	for o := 0; o < co; o++ {
+		if bias != nil {
+			// The product adds onto the bias, as Conv2D's other paths do.
+			row := grid[o*n : (o+1)*n]
+			for i := range row {
+				row[i] = bias[o]
+			}
+			continue
+		}
 		for y := 0; y < ho; y++ {
 			row := grid[o*n+y*wp : o*n+(y+1)*wp]
 			copy(row, out[(o*ho+y)*wo:(o*ho+y+1)*wo])
