@@ -100,15 +100,19 @@ func (r Rows) Gather16(dst, src []float32, j int) {
 	}
 }
 
-// Sum is Σ x[i]. The vector version keeps 16 partial sums in float32 (like
-// a pairwise sum it loses far less than a single running float32 sum);
-// the Go version accumulates in float64.
+// Sum is Σ x[i]. The AVX-512 version keeps 16 partial sums in float32
+// (like a pairwise sum it loses far less than a single running float32
+// sum); the AVX2 version keeps 8 in float64, the Go version one.
 func Sum(x []float32) float64 {
 	done := 0
 	var s float64
-	if useAVX512 && len(x) >= 16 {
+	switch {
+	case useAVX512 && len(x) >= 16:
 		done = len(x) &^ 15
 		s = float64(sumAVX512(&x[0], done))
+	case useAVX2 && len(x) >= 8:
+		done = len(x) &^ 7
+		s = sumAVX2(&x[0], done)
 	}
 	for _, v := range x[done:] {
 		s += float64(v)
@@ -120,9 +124,13 @@ func Sum(x []float32) float64 {
 func SumSqDev(x []float32, mean float32) float64 {
 	done := 0
 	var s float64
-	if useAVX512 && len(x) >= 16 {
+	switch {
+	case useAVX512 && len(x) >= 16:
 		done = len(x) &^ 15
 		s = float64(sumSqDevAVX512(&x[0], done, mean))
+	case useAVX2 && len(x) >= 8:
+		done = len(x) &^ 7
+		s = sumSqDevAVX2(&x[0], done, mean)
 	}
 	for _, v := range x[done:] {
 		d := float64(v) - float64(mean)

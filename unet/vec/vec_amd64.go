@@ -22,3 +22,9 @@ func sumAVX512(x *float32, n int) float32
 
 //go:noescape
 func sumSqDevAVX512(x *float32, n int, mean float32) float32
+
+//go:noescape
+func sumAVX2(x *float32, n int) float64
+
+//go:noescape
+func sumSqDevAVX2(x *float32, n int, mean float32) float64

@@ -221,3 +221,54 @@ gloop:
 	VZEROUPPER
 gdone:
 	RET
+
+// func sumAVX2(x *float32, n int) float64
+// n is a multiple of 8. Σ x[i] in float64: eight floats widened to two
+// vectors of four doubles a step, into two accumulators.
+TEXT ·sumAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+sum2loop:
+	VCVTPS2PD (SI), Y2
+	VCVTPS2PD 16(SI), Y3
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  sum2loop
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	MOVSD X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func sumSqDevAVX2(x *float32, n int, mean float32) float64
+// n is a multiple of 8. Σ (x[i] − mean)² in float64, as sumAVX2.
+TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VCVTSS2SD mean+16(FP), X4, X4
+	VBROADCASTSD X4, Y4
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+sq2loop:
+	VCVTPS2PD (SI), Y2
+	VCVTPS2PD 16(SI), Y3
+	VSUBPD Y4, Y2, Y2
+	VSUBPD Y4, Y3, Y3
+	VFMADD231PD Y2, Y2, Y0
+	VFMADD231PD Y3, Y3, Y1
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  sq2loop
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	MOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET

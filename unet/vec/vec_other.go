@@ -15,3 +15,6 @@ func affineAVX2(dst, src *float32, n int, a, b float32, silu bool) { panic("unre
 const useAVX = false
 
 func gather16AVX(dst, src *float32, offs *int, n int) { panic("unreachable") }
+
+func sumAVX2(x *float32, n int) float64                    { panic("unreachable") }
+func sumSqDevAVX2(x *float32, n int, mean float32) float64 { panic("unreachable") }
