@@ -6,6 +6,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
+	"github.com/ddpmstudio/ddpmstudio/unet/vec"
 )
 
 // The backward kernels of training. Each adds the gradients of its kernel's
@@ -50,6 +51,15 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	if !direct {
 		need += slots * 2 * k * p
 	}
+	// The weight gradient of a stride-1 convolution gathers its image
+	// columns straight from a padded copy of the input (gridWeightGrad),
+	// with no col matrix.
+	gridW := transposed
+	hp, wp := h+pad.Top+pad.Bottom, wd+pad.Left+pad.Right
+	gridLen := ci*hp*wp + kh + co*ho*wp
+	if gridW {
+		need = slots*(len(dW)+len(dB)) + slots*gridLen
+	}
 	if len(c.trainCol) < need {
 		c.trainCol = make([]float32, need)
 	}
@@ -59,8 +69,11 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	par.For(slots, c.workers, func(q int) {
 		pw := parts[q*(len(dW)+len(dB)) : q*(len(dW)+len(dB))+len(dW)]
 		pb := parts[q*(len(dW)+len(dB))+len(dW) : (q+1)*(len(dW)+len(dB))]
-		var col, dcol []float32
-		if !direct {
+		var col, dcol, grid []float32
+		switch {
+		case gridW:
+			grid = scratch[len(parts)+q*gridLen : len(parts)+(q+1)*gridLen]
+		case !direct:
 			cols := scratch[len(parts)+q*2*k*p:]
 			col, dcol = cols[:k*p], cols[k*p:2*k*p]
 		}
@@ -80,11 +93,12 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 				serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 1, dxs, p)
 				continue
 			}
+			if gridW {
+				gridWeightGrad(serial.(sgemm.Implementation), pw, dys, co, xin, ci, h, wd, kh, pad, grid)
+				continue // dx after the loop, for all samples at once
+			}
 			im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
 			serial.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, col, p, 1, pw, k)
-			if transposed {
-				continue // after the loop, for all samples at once
-			}
 			serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 0, dcol, p)
 			col2im(dxs, dcol, ci, h, wd, kh, kw, stride, pad, ho, wo)
 		}
@@ -103,6 +117,66 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 		flipPad := backend.Padding{Top: kh - 1 - pad.Top, Left: kw - 1 - pad.Left, Bottom: kh - 1 - pad.Bottom, Right: kw - 1 - pad.Right}
 		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad, nil)
 	}
+}
+
+// gridWeightGrad adds to dw (co × ci·k·k) the weight gradient of a
+// stride-1 k×k convolution of one sample x (ci × h×w, padded by pad) whose
+// output gradient is dy (co × ho×wo): dw += dY·colᵀ, with colᵀ gathered
+// straight from a zero-bordered copy of x and no col matrix. On the padded
+// grid of width wp the image value under tap t at grid pixel j is
+// padded[off(t) + j], so a B panel (16 taps × a block of pixels) is sixteen
+// contiguous runs interleaved (vec.Rows.GatherT16, a register transpose),
+// and dY goes in grid layout with zeros in the k−1 extra columns per row.
+// scratch holds the padded input and dY's grid.
+func gridWeightGrad(impl sgemm.Implementation, dw, dy []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding, scratch []float32) {
+	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
+	ho, wo := hp-k+1, wp-k+1
+	plane, n := hp*wp, ho*wp
+	padded, dyg := scratch[:ci*plane+k], scratch[ci*plane+k:ci*plane+k+co*n]
+	clear(padded)
+	for ch := 0; ch < ci; ch++ {
+		for y := 0; y < h; y++ {
+			copy(padded[ch*plane+(y+pad.Top)*wp+pad.Left:][:w], x[(ch*h+y)*w:(ch*h+y+1)*w])
+		}
+	}
+	for o := 0; o < co; o++ {
+		for y := 0; y < ho; y++ {
+			row := dyg[o*n+y*wp : o*n+(y+1)*wp]
+			copy(row, dy[(o*ho+y)*wo:(o*ho+y+1)*wo])
+			clear(row[wo:])
+		}
+	}
+	kk := k * k
+	impl.GemmB(co, ci*kk, n, dyg, n, func(dst []float32, p0, kcur, j0, ncur, nr int) {
+		var offs [16]int
+		for q := 0; q*nr < ncur; q++ {
+			panel := dst[q*nr*kcur : (q+1)*nr*kcur]
+			cols := min(nr, ncur-q*nr)
+			if nr == 16 && cols == 16 {
+				for tt := range offs {
+					tap := j0 + q*nr + tt
+					ch, r := tap/kk, tap%kk
+					offs[tt] = ch*plane + (r/k)*wp + r%k
+				}
+				vec.NewRows(offs[:]).GatherT16(panel, padded, p0, kcur)
+				continue
+			}
+			for tt := 0; tt < nr; tt++ {
+				if tt >= cols {
+					for pp := 0; pp < kcur; pp++ {
+						panel[pp*nr+tt] = 0
+					}
+					continue
+				}
+				tap := j0 + q*nr + tt
+				ch, r := tap/kk, tap%kk
+				off := ch*plane + (r/k)*wp + r%k + p0
+				for pp, v := range padded[off : off+kcur] {
+					panel[pp*nr+tt] = v
+				}
+			}
+		}
+	}, dw, ci*kk)
 }
 
 // flippedWeights packs W'[i][o][ky][kx] = W[o][i][k−1−ky][k−1−kx], the

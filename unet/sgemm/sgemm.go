@@ -458,6 +458,28 @@ func (impl Implementation) PackA(m, k int, a []float32, lda int) *PackedA {
 // straight from the image this way, without an im2col matrix.
 type BPacker func(dst []float32, p0, kcur, j0, ncur, nr int)
 
+// GemmB computes C += A·B for a row-major A (m×k, leading dimension lda)
+// and a k×n right operand supplied by packB (a weight gradient's image
+// columns, gathered straight from the image).
+func (impl Implementation) GemmB(m, n, k int, a []float32, lda int, packB BPacker, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	if lda < k || len(a) < (m-1)*lda+k || ldc < n || len(c) < (m-1)*ldc+n {
+		panic("sgemm: A or C too small for GemmB")
+	}
+	kern := impl.kernel
+	if kern.run == nil {
+		kern = Best()
+	}
+	workers := impl.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	g := gemm{kern: kern, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, c: c, ldc: ldc, packer: packB}
+	g.run(workers)
+}
+
 // GemmPacked computes C += A·B for a prepacked A (M×K) and a K×n right
 // operand supplied by packB; C is M×n with leading dimension ldc.
 func (impl Implementation) GemmPacked(pa *PackedA, n int, packB BPacker, c []float32, ldc int) {

@@ -208,9 +208,21 @@ func TestGemmPacked(t *testing.T) {
 			}
 			got := append([]float32(nil), c0...)
 			impl.GemmPacked(pa, n, packer, got, n)
+			// GemmB: the same product with A unpacked (row-major, a wider
+			// leading dimension) and B from the packer.
+			lda := k + 3
+			wide := make([]float32, m*lda)
+			for i := 0; i < m; i++ {
+				copy(wide[i*lda:i*lda+k], a[i*k:(i+1)*k])
+			}
+			gotB := append([]float32(nil), c0...)
+			impl.GemmB(m, n, k, wide, lda, packer, gotB, n)
 			for i := range got {
 				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
 					t.Fatalf("%s %v: C[%d] = %v, Sgemm gives %v", kern.Name, s, i, got[i], want[i])
+				}
+				if gotB[i] != got[i] {
+					t.Fatalf("%s %v: GemmB C[%d] = %v, GemmPacked gives %v", kern.Name, s, i, gotB[i], got[i])
 				}
 			}
 		}

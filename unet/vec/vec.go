@@ -100,6 +100,36 @@ func (r Rows) Gather16(dst, src []float32, j int) {
 	}
 }
 
+// GatherT16 is Gather16 transposed, for exactly 16 offsets: it copies n
+// values from src at each offset plus j, writing value i of row r to
+// dst[16i + r] — sixteen runs of the source interleaved into rows of 16.
+// It packs a GEMM panel whose 16 columns are image taps and whose rows are
+// pixels (package cpu's weight gradients), eight pixels at a time through
+// an 8×8 register transpose. It panics, before writing, if any range lies
+// outside src or dst is too short.
+func (r Rows) GatherT16(dst, src []float32, j, n int) {
+	if len(r.offs) != 16 {
+		panic("vec: GatherT16 needs 16 rows")
+	}
+	if n <= 0 {
+		return
+	}
+	if r.lo+j < 0 || r.hi+j+n > len(src) || len(dst) < 16*n {
+		panic("vec: GatherT16 out of range")
+	}
+	done := 0
+	if useAVX2 && n >= 8 {
+		done = n &^ 7
+		gatherT16AVX(&dst[0], &src[j], &r.offs[0], done/8)
+	}
+	for i := done; i < n; i++ {
+		row := dst[16*i : 16*i+16]
+		for t, o := range r.offs {
+			row[t] = src[o+j+i]
+		}
+	}
+}
+
 // Sum is Σ x[i]. The AVX-512 version keeps 16 partial sums in float32
 // (like a pairwise sum it loses far less than a single running float32
 // sum); the AVX2 version keeps 8 in float64, the Go version one.

@@ -28,3 +28,6 @@ func sumAVX2(x *float32, n int) float64
 
 //go:noescape
 func sumSqDevAVX2(x *float32, n int, mean float32) float64
+
+//go:noescape
+func gatherT16AVX(dst *float32, src *float32, offs *int, n int)

@@ -272,3 +272,93 @@ sq2loop:
 	MOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func gatherT16AVX(dst *float32, src *float32, offs *int, n int)
+// For b < n (blocks of 8 pixels) and each half h of the 16 rows:
+// dst[(8b+i)·16 + 8h + r] = src[offs[8h+r] + 8b + i], i, r < 8: eight rows
+// of eight loaded, transposed in registers, stored as eight 8-wide pieces.
+TEXT ·gatherT16AVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JZ   gtdone
+	XORQ DX, DX              // 4·8·b: byte offset of the block in each row
+gtblock:
+	MOVQ $0, R8              // half: 0 or 1
+gthalf:
+	MOVQ R8, R9
+	SHLQ $6, R9              // 8 offsets · 8 bytes per half
+	LEAQ (BX)(R9*1), R10
+	MOVQ 0(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y0
+	MOVQ 8(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y1
+	MOVQ 16(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y2
+	MOVQ 24(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y3
+	MOVQ 32(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y4
+	MOVQ 40(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y5
+	MOVQ 48(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y6
+	MOVQ 56(R10), AX
+	LEAQ (SI)(AX*4), R11
+	VMOVUPS (R11)(DX*1), Y7
+	// 8×8 transpose.
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	// Pixel i of the block goes to dst row i, columns 8h … 8h+7.
+	MOVQ R8, R9
+	SHLQ $5, R9              // 8 floats · 4 bytes
+	LEAQ (DI)(R9*1), R10
+	VMOVUPS Y8, 0(R10)
+	VMOVUPS Y9, 64(R10)
+	VMOVUPS Y10, 128(R10)
+	VMOVUPS Y11, 192(R10)
+	VMOVUPS Y12, 256(R10)
+	VMOVUPS Y13, 320(R10)
+	VMOVUPS Y14, 384(R10)
+	VMOVUPS Y15, 448(R10)
+	INCQ R8
+	CMPQ R8, $2
+	JLT  gthalf
+	ADDQ $512, DI            // 8 rows of 16 floats
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  gtblock
+	VZEROUPPER
+gtdone:
+	RET

@@ -18,3 +18,5 @@ func gather16AVX(dst, src *float32, offs *int, n int) { panic("unreachable") }
 
 func sumAVX2(x *float32, n int) float64                    { panic("unreachable") }
 func sumSqDevAVX2(x *float32, n int, mean float32) float64 { panic("unreachable") }
+
+func gatherT16AVX(dst *float32, src *float32, offs *int, n int) { panic("unreachable") }

@@ -145,3 +145,31 @@ func TestGather16(t *testing.T) {
 		}()
 	}
 }
+
+func TestGatherT16(t *testing.T) {
+	src := make([]float32, 600)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	offs := []int{0, 1, 2, 30, 31, 32, 60, 61, 62, 200, 201, 202, 230, 231, 232, 260}
+	r := NewRows(offs)
+	for _, n := range []int{1, 7, 8, 9, 16, 37, 64} {
+		dst := make([]float32, 16*n)
+		r.GatherT16(dst, src, 5, n)
+		for i := 0; i < n; i++ {
+			for k, o := range offs {
+				if got, want := dst[16*i+k], float32(o+5+i); got != want {
+					t.Fatalf("n=%d: pixel %d tap %d = %v, want %v", n, i, k, got, want)
+				}
+			}
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic for a range past src")
+			}
+		}()
+		r.GatherT16(make([]float32, 16*400), src, 0, 400)
+	}()
+}
