@@ -1,7 +1,8 @@
 // Package vec holds the CPU backend's vectorised float32 loops: the affine
-// map of GroupNorm with an optional fused SiLU, and the two reductions of
-// its statistics. Each has a portable Go version, which is the reference
-// the tests hold the AVX-512 assembly to.
+// map of GroupNorm with an optional fused SiLU, the two reductions of its
+// statistics, and the gathers that pack convolution panels straight from
+// an image (Rows). Each has a portable Go version, which is the reference
+// the tests hold the AVX-512 and AVX2 assembly to.
 package vec
 
 import "math"
