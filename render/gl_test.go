@@ -116,22 +116,28 @@ func TestChainMatchesTheCPU(t *testing.T) {
 	}
 }
 
+// benchBackends opens a GL backend per convolution variant (plain, tiled)
+// for a side-by-side benchmark, closed when it ends, or skips.
+func benchBackends(b *testing.B) (plain, tiled *render.GL) {
+	var gs [2]*render.GL
+	for i, v := range variants {
+		g, err := render.OpenWith(render.Options{Conv: v})
+		if err != nil {
+			b.Skip(err)
+		}
+		b.Cleanup(func() { g.Close() })
+		gs[i] = g
+	}
+	return gs[0], gs[1]
+}
+
 // BenchmarkForward times one forward pass of the cifar_like32 fixture's
 // architecture (and the full google/ddpm-cifar10-32 one) on GL and on the
 // CPU side by side, batch 1. On llvmpipe GL is far slower than the CPU —
 // why auto never picks a software renderer; on a GPU run it with
 // scripts/gpu-bench.sh.
 func BenchmarkForward(b *testing.B) {
-	g, err := render.OpenWith(render.Options{Conv: render.ConvPlain})
-	if err != nil {
-		b.Skip(err)
-	}
-	defer g.Close()
-	gt, err := render.OpenWith(render.Options{Conv: render.ConvTiled})
-	if err != nil {
-		b.Skip(err)
-	}
-	defer gt.Close()
+	g, gt := benchBackends(b)
 	cfg := unet.DefaultConfig()
 	cfg.SampleSize = [2]int{32, 32}
 	cfg.BlockOutChannels = []int{128, 256, 256, 256}
@@ -163,16 +169,7 @@ func BenchmarkForward(b *testing.B) {
 // the CPU and on GL side by side (each iteration ends with a Download, the
 // GL barrier, so asynchronous work is counted).
 func BenchmarkKernels(b *testing.B) {
-	g, err := render.OpenWith(render.Options{Conv: render.ConvPlain})
-	if err != nil {
-		b.Skip(err)
-	}
-	defer g.Close()
-	gt, err := render.OpenWith(render.Options{Conv: render.ConvTiled})
-	if err != nil {
-		b.Skip(err)
-	}
-	defer gt.Close()
+	g, gt := benchBackends(b)
 	for _, be := range []struct {
 		name string
 		b    unet.Backend

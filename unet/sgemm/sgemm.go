@@ -64,6 +64,19 @@ func (impl Implementation) WithWorkers(n int) Implementation {
 	return impl
 }
 
+// setup is the kernel and the number of goroutines a product runs with:
+// the best kernel when none was chosen, GOMAXPROCS when workers is 0.
+func (impl Implementation) setup() (Kernel, int) {
+	kern, workers := impl.kernel, impl.workers
+	if kern.run == nil {
+		kern = Best()
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return kern, workers
+}
+
 // Kernel reports the micro-kernel in use.
 func (impl Implementation) Kernel() Kernel { return impl.kernel }
 
@@ -158,14 +171,7 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	if len(a) < (rowsA-1)*lda+colsA || len(b) < (rowsB-1)*ldb+colsB || len(c) < (m-1)*ldc+n {
 		panic("blas: insufficient slice length")
 	}
-	kern := impl.kernel
-	if kern.run == nil {
-		kern = Best()
-	}
-	workers := impl.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	kern, workers := impl.setup()
 	scaleC(m, n, beta, c, ldc)
 	if alpha == 0 || k == 0 {
 		return
@@ -430,10 +436,7 @@ func (pa *PackedA) block(pc, i0 int) []float32 {
 // PackA packs the m×k row-major matrix a (leading dimension lda) for
 // GemmPacked with this implementation's kernel.
 func (impl Implementation) PackA(m, k int, a []float32, lda int) *PackedA {
-	kern := impl.kernel
-	if kern.run == nil {
-		kern = Best()
-	}
+	kern, _ := impl.setup()
 	pa := &PackedA{kern: kern, M: m, K: k}
 	g := gemm{kern: kern, m: m, k: k, alpha: 1, a: a, lda: lda}
 	size := 0
@@ -468,14 +471,7 @@ func (impl Implementation) GemmB(m, n, k int, a []float32, lda int, packB BPacke
 	if lda < k || len(a) < (m-1)*lda+k || ldc < n || len(c) < (m-1)*ldc+n {
 		panic("sgemm: A or C too small for GemmB")
 	}
-	kern := impl.kernel
-	if kern.run == nil {
-		kern = Best()
-	}
-	workers := impl.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	kern, workers := impl.setup()
 	g := gemm{kern: kern, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, c: c, ldc: ldc, packer: packB}
 	g.run(workers)
 }
@@ -489,10 +485,7 @@ func (impl Implementation) GemmPacked(pa *PackedA, n int, packB BPacker, c []flo
 	if ldc < n || len(c) < (pa.M-1)*ldc+n {
 		panic("sgemm: C too small for GemmPacked")
 	}
-	workers := impl.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	_, workers := impl.setup()
 	g := gemm{kern: pa.kern, m: pa.M, n: n, k: pa.K, alpha: 1, c: c, ldc: ldc, prepacked: pa, packer: packB}
 	g.run(workers)
 }
