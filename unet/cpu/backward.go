@@ -133,18 +133,9 @@ func gridWeightGrad(impl sgemm.Implementation, dw, dy []float32, co int, x []flo
 	ho, wo := hp-k+1, wp-k+1
 	plane, n := hp*wp, ho*wp
 	padded, dyg := scratch[:ci*plane+k], scratch[ci*plane+k:ci*plane+k+co*n]
-	clear(padded)
-	for ch := 0; ch < ci; ch++ {
-		for y := 0; y < h; y++ {
-			copy(padded[ch*plane+(y+pad.Top)*wp+pad.Left:][:w], x[(ch*h+y)*w:(ch*h+y+1)*w])
-		}
-	}
+	padPlanes(padded, x, ci, h, w, hp, wp, pad)
 	for o := 0; o < co; o++ {
-		for y := 0; y < ho; y++ {
-			row := dyg[o*n+y*wp : o*n+(y+1)*wp]
-			copy(row, dy[(o*ho+y)*wo:(o*ho+y+1)*wo])
-			clear(row[wo:])
-		}
+		toGrid(dyg[o*n:(o+1)*n], dy[o*ho*wo:(o+1)*ho*wo], ho, wo, wp)
 	}
 	kk := k * k
 	impl.GemmB(co, ci*kk, n, dyg, n, func(dst []float32, p0, kcur, j0, ncur, nr int) {

@@ -268,13 +268,7 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	padded := x
 	if pad != (backend.Padding{}) || k > 1 {
 		padded = g.in
-		clear(padded)
-		for ch := 0; ch < ci; ch++ {
-			for y := 0; y < h; y++ {
-				dst := padded[ch*plane+(y+pad.Top)*wp+pad.Left:]
-				copy(dst[:w], x[(ch*h+y)*w:(ch*h+y+1)*w])
-			}
-		}
+		padPlanes(padded, x, ci, h, w, hp, wp, pad)
 	}
 	n := ho * wp
 	grid := g.out
@@ -287,11 +281,7 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 			}
 			continue
 		}
-		for y := 0; y < ho; y++ {
-			row := grid[o*n+y*wp : o*n+(y+1)*wp]
-			copy(row, out[(o*ho+y)*wo:(o*ho+y+1)*wo])
-			clear(row[wo:])
-		}
+		toGrid(grid[o*n:(o+1)*n], out[o*ho*wo:(o+1)*ho*wo], ho, wo, wp)
 	}
 	kk := k * k
 	packer := func(base int) sgemm.BPacker {
@@ -338,6 +328,29 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 		for y := 0; y < ho; y++ {
 			copy(out[(o*ho+y)*wo:(o*ho+y+1)*wo], grid[o*n+y*wp:])
 		}
+	}
+}
+
+// padPlanes copies the ci planes of x (h×w each) into dst as planes of
+// hp×wp with zeros around them, the image at (pad.Top, pad.Left); values
+// past the last plane are zeroed too.
+func padPlanes(dst, x []float32, ci, h, w, hp, wp int, pad backend.Padding) {
+	clear(dst)
+	plane := hp * wp
+	for ch := 0; ch < ci; ch++ {
+		for y := 0; y < h; y++ {
+			copy(dst[ch*plane+(y+pad.Top)*wp+pad.Left:][:w], x[(ch*h+y)*w:(ch*h+y+1)*w])
+		}
+	}
+}
+
+// toGrid copies one ho×wo plane into grid layout (rows of wp, the wp−wo
+// extra columns zero).
+func toGrid(dst, src []float32, ho, wo, wp int) {
+	for y := 0; y < ho; y++ {
+		row := dst[y*wp : (y+1)*wp]
+		copy(row, src[y*wo:(y+1)*wo])
+		clear(row[wo:])
 	}
 }
 
