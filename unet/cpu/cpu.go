@@ -32,12 +32,14 @@ func (t *Tensor) Shape() backend.Shape { return t.shape }
 // NewTensor wraps data (which must hold s.Len() values) as a CPU tensor.
 func NewTensor(s backend.Shape, data []float32) *Tensor { return &Tensor{shape: s, Data: data} }
 
-// Backend is the CPU backend: convolutions are im2col + Sgemm through gonum's
-// blas.Float32 interface (by default the packed AVX-512/AVX2 implementation of
-// package sgemm, which embeds gonum's own BLAS), the other
-// kernels plain loops split across all cores. It keeps one scratch buffer
-// for im2col and attention scores and grows it only when a larger layer
-// appears, so a steady-state forward pass does not grow memory.
+// Backend is the CPU backend. With package sgemm's packed AVX-512/AVX2
+// products (the default) a stride-1 convolution runs on the padded input's
+// grid (gridConv) and a strided one packs its panels from the image
+// (convPacker); with any other blas.Float32 (gonum's own, say) convolutions
+// are im2col + Sgemm. The other kernels are vector loops split across cores
+// by package par. Scratch buffers (padded inputs, grids, im2col, attention
+// scores) grow only when a larger layer appears, so a steady-state forward
+// pass does not grow memory.
 type Backend struct {
 	workers int
 	mu      sync.Mutex // guards scratch and packed: kernels may be called from one goroutine at a time
