@@ -1,6 +1,7 @@
 package desktop_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"image"
@@ -39,30 +40,55 @@ type display struct {
 	env  []string
 }
 
-// startXvfb starts a virtual screen on a free display number.
+// startXvfb starts a virtual screen on a display number the server picks
+// itself (-displayfd): the server knows a stale lock from a live one, which a
+// scan of /tmp/.X*-lock cannot, so screens killed in earlier runs never use
+// up the numbers. It is stopped with SIGTERM so that it removes its own lock
+// and socket; SIGKILL left them behind.
 func startXvfb(t *testing.T) *display {
 	t.Helper()
-	for n := 91; n < 120; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
 		}
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		name := fmt.Sprintf(":%d", n)
-		cmd := exec.Command("Xvfb", name, "-screen", "0", "1280x900x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		d := &display{t: t, name: name, env: append(os.Environ(), "DISPLAY="+name)}
-		if d.waitFor(30*time.Second, func() bool { return d.run("xdotool", "getmouselocation") == nil }) {
-			return d
-		}
+	})
+	number := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		number <- strings.TrimSpace(line)
+	}()
+	var n string
+	select {
+	case n = <-number:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Xvfb did not report a display number within 30 s")
+	}
+	if n == "" {
+		t.Fatal("Xvfb exited without reporting a display number")
+	}
+	name := ":" + n
+	d := &display{t: t, name: name, env: append(os.Environ(), "DISPLAY="+name)}
+	if !d.waitFor(30*time.Second, func() bool { return d.run("xdotool", "getmouselocation") == nil }) {
 		t.Fatalf("Xvfb on %s did not come up", name)
 	}
-	t.Fatal("no free X display number")
-	return nil
+	return d
 }
 
 func (d *display) run(args ...string) error {
