@@ -6,11 +6,13 @@ set -euo pipefail
 out=${1:-docs/screenshot.png}
 wait_s=${2:-4}
 bin=${BIN:-./ddpmstudio}
-disp=:93
 home=$(mktemp -d)
-Xvfb $disp -screen 0 1280x900x24 -nolisten tcp & xvfb=$!
+app=
+# Xvfb picks a free display itself and writes its number to fd 3.
+Xvfb -displayfd 3 -screen 0 1280x900x24 -nolisten tcp 3>"$home/display" & xvfb=$!
 trap 'kill $app $xvfb 2>/dev/null || true; rm -rf "$home"' EXIT
-sleep 2
+for _ in $(seq 1 60); do [ -s "$home/display" ] && break; sleep 0.5; done
+disp=:$(tr -d '\n' <"$home/display")
 DISPLAY=$disp HOME=$home $bin & app=$!
 for _ in $(seq 1 120); do
   DISPLAY=$disp xdotool search --name "DDPM Studio" >/dev/null 2>&1 && break
