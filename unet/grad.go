@@ -3,6 +3,7 @@ package unet
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
@@ -24,12 +25,15 @@ type node struct {
 	shape Shape
 }
 
-// bump is a bump allocator of zeroed float32 slices, reset every step, so a
+// bump is a bump allocator of float32 slices, reset every step, so a
 // training step reuses the previous step's memory.
 type bump struct {
 	buf  []float32
 	off  int
 	need int
+	// poison, set by tests, fills every unzeroed slice with NaN, so a
+	// kernel that reads memory it was meant to overwrite shows.
+	poison bool
 }
 
 func (b *bump) alloc(n int) []float32 {
@@ -40,15 +44,21 @@ func (b *bump) alloc(n int) []float32 {
 
 // allocRaw is alloc without zeroing, for buffers the caller overwrites.
 func (b *bump) allocRaw(n int) []float32 {
+	var s []float32
 	if b.off+n > len(b.buf) {
 		// Out of room: hand out fresh memory this step and grow the buffer
 		// for the next one.
 		b.need = max(b.need, b.off+n)
-		b.off += n
-		return make([]float32, n)
+		s = make([]float32, n)
+	} else {
+		s = b.buf[b.off : b.off+n : b.off+n]
 	}
-	s := b.buf[b.off : b.off+n : b.off+n]
 	b.off += n
+	if b.poison {
+		for i := range s {
+			s[i] = float32(math.NaN())
+		}
+	}
 	return s
 }
 
@@ -113,8 +123,19 @@ func (tp *Tape) record(f func()) { tp.backward = append(tp.backward, f) }
 
 // t is a node's value as a CPU tensor, g its gradient (allocated on first
 // use) and pg a parameter's accumulated gradient, for the kernels.
-func (tp *Tape) t(n *node) *cpu.Tensor   { return cpu.NewTensor(n.shape, n.v) }
-func (tp *Tape) g(n *node) *cpu.Tensor   { return cpu.NewTensor(n.shape, tp.grad(n)) }
+func (tp *Tape) t(n *node) *cpu.Tensor { return cpu.NewTensor(n.shape, n.v) }
+func (tp *Tape) g(n *node) *cpu.Tensor { return cpu.NewTensor(n.shape, tp.grad(n)) }
+
+// gw is n's gradient for a kernel that overwrites a cpu.Fresh dx: on
+// first use it is left unzeroed for the kernel to write whole (zeroing the
+// gradients cost a seventh of a training step), after that it is added to.
+func (tp *Tape) gw(n *node) *cpu.Tensor {
+	if n.g == nil {
+		n.g = tp.mem.allocRaw(len(n.v))
+		return cpu.Fresh(n.shape, n.g)
+	}
+	return cpu.NewTensor(n.shape, n.g)
+}
 func (tp *Tape) pg(p Tensor) *cpu.Tensor { return cpu.NewTensor(p.Shape(), tp.grads[p]) }
 
 // gradOf is y's gradient as a tensor, or nil when nothing downstream
@@ -212,7 +233,7 @@ func (e *tapeExec) conv(c conv, x *node) *node {
 	tp.cpu.Conv2D(tp.t(y), tp.t(x), c.w, c.b, c.stride, c.pad)
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.Conv2DBackward(tp.g(x), tp.pg(c.w), tp.pg(c.b), g, tp.t(x), c.w, c.stride, c.pad)
+			tp.cpu.Conv2DBackward(tp.gw(x), tp.pg(c.w), tp.pg(c.b), g, tp.t(x), c.w, c.stride, c.pad)
 		}
 	})
 	return y
@@ -236,7 +257,7 @@ func (e *tapeExec) silu(x *node, _ bool) *node {
 	tp.cpu.SiLU(tp.t(y), tp.t(x))
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.SiLUBackward(tp.g(x), g, tp.t(x), tp.t(y))
+			tp.cpu.SiLUBackward(tp.gw(x), g, tp.t(x), tp.t(y))
 		}
 	})
 	return y
@@ -248,7 +269,7 @@ func (e *tapeExec) addDiv(a, b *node, div float32) *node {
 	tp.cpu.AddDiv(tp.t(y), tp.t(a), tp.t(b), div)
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.AddDivBackward(tp.g(a), tp.g(b), g, div)
+			tp.cpu.AddDivBackward(tp.gw(a), tp.gw(b), g, div)
 		}
 	})
 	return y
@@ -265,7 +286,7 @@ func (e *tapeExec) norm(gn groupNorm, x *node, withSiLU, _ bool) *node {
 	tp.cpu.GroupNormStats(tp.t(pre), tp.t(x), gn.g, gn.b, gn.groups, gn.eps, mean, rstd)
 	tp.record(func() {
 		if g := tp.gradOf(pre); g != nil {
-			tp.cpu.GroupNormBackward(tp.g(x), tp.pg(gn.g), tp.pg(gn.b), g, tp.t(x), gn.g, gn.groups, mean, rstd)
+			tp.cpu.GroupNormBackward(tp.gw(x), tp.pg(gn.g), tp.pg(gn.b), g, tp.t(x), gn.g, gn.groups, mean, rstd)
 		}
 	})
 	if withSiLU {
@@ -280,7 +301,7 @@ func (e *tapeExec) addChannels(x, v *node, _ bool) *node {
 	tp.cpu.AddChannels(tp.t(y), tp.t(x), tp.t(v))
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.AddChannelsBackward(tp.g(x), tp.g(v), g)
+			tp.cpu.AddChannelsBackward(tp.gw(x), tp.g(v), g)
 		}
 	})
 	return y
@@ -292,7 +313,7 @@ func (e *tapeExec) scaleShift(x, v *node, _ bool) *node {
 	tp.cpu.ScaleShift(tp.t(y), tp.t(x), tp.t(v))
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.ScaleShiftBackward(tp.g(x), tp.g(v), g, tp.t(x), tp.t(v))
+			tp.cpu.ScaleShiftBackward(tp.gw(x), tp.g(v), g, tp.t(x), tp.t(v))
 		}
 	})
 	return y
@@ -305,7 +326,7 @@ func (e *tapeExec) concat(a, b *node) *node {
 	tp.cpu.Concat(tp.t(y), tp.t(a), tp.t(b))
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.ConcatBackward(tp.g(a), tp.g(b), g)
+			tp.cpu.ConcatBackward(tp.gw(a), tp.gw(b), g)
 		}
 	})
 	return y
@@ -318,7 +339,7 @@ func (e *tapeExec) upsample(x *node) *node {
 	tp.cpu.Upsample2x(tp.t(y), tp.t(x))
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.Upsample2xBackward(tp.g(x), g)
+			tp.cpu.Upsample2xBackward(tp.gw(x), g)
 		}
 	})
 	return y
@@ -334,7 +355,13 @@ func (e *tapeExec) attention(q, k, v *node, heads int, scale float32) *node {
 	tp.cpu.AttentionProbs(tp.t(y), tp.t(q), tp.t(k), tp.t(v), heads, scale, probs)
 	tp.record(func() {
 		if g := tp.gradOf(y); g != nil {
-			tp.cpu.AttentionBackward(tp.g(q), tp.g(k), tp.g(v), g, tp.t(q), tp.t(k), tp.t(v), heads, scale, probs)
+			// Overwriting is safe only when the three are distinct (dv is
+			// written first, dq before dk).
+			dq, dk, dv := tp.g, tp.g, tp.g
+			if q != k && k != v && q != v {
+				dq, dk, dv = tp.gw, tp.gw, tp.gw
+			}
+			tp.cpu.AttentionBackward(dq(q), dk(k), dv(v), g, tp.t(q), tp.t(k), tp.t(v), heads, scale, probs)
 		}
 	})
 	return y

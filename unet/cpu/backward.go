@@ -12,7 +12,8 @@ import (
 // The backward kernels of training. Each adds the gradients of its kernel's
 // inputs to the tensors it is given (which start at zero, or hold the
 // gradients of other uses of the same input), from dy, the gradient of the
-// kernel's output. Training is a CPU feature: the graph's training tape in
+// kernel's output. A dx made by Fresh (garbage, not zeros) is overwritten
+// by the kernels whose comment says so. Training is a CPU feature: the graph's training tape in
 // package unet calls these and the forward kernels that keep what the
 // backward pass needs (GroupNormStats, AttentionProbs), nothing else.
 
@@ -25,7 +26,8 @@ const gradSlots = 4
 
 // Conv2DBackward adds the gradients of Conv2D(y, x, w, _, stride, pad):
 // dw += dy·colᵀ, db += Σ dy, dx += the adjoint of the convolution. The
-// samples are split among gradSlots partial sums computed in parallel.
+// samples are split among gradSlots partial sums computed in parallel. A
+// Fresh dx is overwritten.
 func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int, pad backend.Padding) {
 	xs, ws, ys := x.Shape(), w.Shape(), dy.Shape()
 	n, ci, h, wd := xs[0], xs[1], xs[2], xs[3]
@@ -40,6 +42,11 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	}
 	wdat, dW, dB, dyd, xd, dxd := data(w), data(dw), data(db), data(dy), data(x), data(dx)
 	direct := kh == 1 && kw == 1 && stride == 1 && pad == (backend.Padding{})
+	over := isFresh(dx)
+	dxBeta := float32(1)
+	if over {
+		dxBeta = 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// A stride-1 convolution's input gradient is itself a convolution: of dY
@@ -90,7 +97,7 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 			dxs := dxd[smp*ci*h*wd : (smp+1)*ci*h*wd]
 			if direct {
 				serial.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, xin, p, 1, pw, k)
-				serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 1, dxs, p)
+				serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, dxBeta, dxs, p)
 				continue
 			}
 			if gridW {
@@ -100,6 +107,9 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 			im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
 			serial.Sgemm(blas.NoTrans, blas.Trans, co, k, p, 1, dys, p, col, p, 1, pw, k)
 			serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, 0, dcol, p)
+			if over {
+				clear(dxs)
+			}
 			col2im(dxs, dcol, ci, h, wd, kh, kw, stride, pad, ho, wo)
 		}
 	})
@@ -115,7 +125,11 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	if transposed {
 		flipped := c.flippedWeights(w.(*Tensor), ci, co, kh, fast)
 		flipPad := backend.Padding{Top: kh - 1 - pad.Top, Left: kw - 1 - pad.Left, Bottom: kh - 1 - pad.Bottom, Right: kw - 1 - pad.Right}
-		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad, nil)
+		var zeros []float32 // the product starts from zero, not from dx
+		if over {
+			zeros = make([]float32, ci)
+		}
+		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad, zeros)
 	}
 }
 
@@ -240,26 +254,43 @@ func (c *Backend) LinearBackward(dx, dw, db, dy, x, w backend.Tensor) {
 // SiLUBackward adds dy·SiLU′(x) to dx, given y = SiLU(x) from the forward
 // pass: with s = σ(x) = y/x, SiLU′(x) = s·(1 + x·(1 − s)) = s + y·(1 − s).
 // Reading s back from y costs a division where recomputing σ cost an
-// exponential (this loop was a ninth of a training step).
+// exponential (this loop was a ninth of a training step). A Fresh dx is
+// overwritten.
 func (c *Backend) SiLUBackward(dx, dy, x, y backend.Tensor) {
 	dxd, g, xd, yd := data(dx), data(dy), data(x), data(y)
+	over := isFresh(dx)
 	c.parallel(len(xd), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := float32(0.5) // σ(0)
 			if xv := xd[i]; xv != 0 {
 				s = yd[i] / xv
 			}
-			dxd[i] += g[i] * (s + yd[i]*(1-s))
+			d := g[i] * (s + yd[i]*(1-s))
+			if !over {
+				d += dxd[i]
+			}
+			dxd[i] = d
 		}
 	})
 }
 
-// AddDivBackward adds dy/div to da and to db.
+// AddDivBackward adds dy/div to da and to db; a Fresh one is overwritten.
 func (c *Backend) AddDivBackward(da, db, dy backend.Tensor, div float32) {
-	dad, dbd := data(da), data(db)
-	for i, g := range data(dy) {
-		dad[i] += g / div
-		dbd[i] += g / div
+	addTo(da, data(dy), div)
+	addTo(db, data(dy), div)
+}
+
+// addTo adds g/div to dst's values, or writes them when dst is Fresh.
+func addTo(dst backend.Tensor, g []float32, div float32) {
+	d := data(dst)[:len(g)]
+	if isFresh(dst) {
+		for i, v := range g {
+			d[i] = v / div
+		}
+		return
+	}
+	for i, v := range g {
+		d[i] += v / div
 	}
 }
 
@@ -277,7 +308,7 @@ func (c *Backend) EmbeddingBackward(dtable, dy backend.Tensor, classes []int) {
 }
 
 // GroupNormBackward adds the gradients of GroupNormStats(y, x, gamma, _,
-// groups, _, mean, rstd) given its statistics.
+// groups, _, mean, rstd) given its statistics. A Fresh dx is overwritten.
 func (c *Backend) GroupNormBackward(dx, dgamma, dbeta, dy, x, gamma backend.Tensor, groups int, mean, rstd []float32) {
 	s := x.Shape()
 	n, ch, hw := s[0], s[1], s[2]*s[3]
@@ -287,9 +318,10 @@ func (c *Backend) GroupNormBackward(dx, dgamma, dbeta, dy, x, gamma backend.Tens
 	// Per-(sample, group) partial sums of dγ and dβ, reduced afterwards so
 	// that groups can run in parallel.
 	pg := make([]float64, 2*n*ch)
+	over := isFresh(dx)
 	c.parallel(n*groups, func(lo, hi int) {
 		for ng := lo; ng < hi; ng++ {
-			gnBackwardGroup(ng, groups, cg, ch, hw, xd, g, dxd, gd, mean[ng], rstd[ng], pg)
+			gnBackwardGroup(ng, groups, cg, ch, hw, xd, g, dxd, gd, mean[ng], rstd[ng], pg, over)
 		}
 	})
 	for smp := 0; smp < n; smp++ {
@@ -302,8 +334,9 @@ func (c *Backend) GroupNormBackward(dx, dgamma, dbeta, dy, x, gamma backend.Tens
 
 // gnBackwardGroup is the GroupNorm backward pass of one (sample, group):
 // with x̂ = (x − μ)·r and dx̂ = dy·γ, dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
-// It adds dγ and dβ contributions to pg[2·(sample·C + c)] and the next entry.
-func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, dx, gd []float32, mu, r float32, pg []float64) {
+// It adds dγ and dβ contributions to pg[2·(sample·C + c)] and the next entry,
+// and adds dx to dx's values or, with over, writes it.
+func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, dx, gd []float32, mu, r float32, pg []float64, over bool) {
 	smp, g := ng/groups, ng%groups
 	base := (smp*ch + g*cg) * hw
 	var sumD, sumDX float64
@@ -327,31 +360,40 @@ func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, dx, gd []float32, mu, r 
 		chn := g*cg + cc
 		for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
 			xhat := (x[i] - mu) * r
-			dx[i] += r * (dy[i]*gd[chn] - mD - xhat*mDX)
+			d := r * (dy[i]*gd[chn] - mD - xhat*mDX)
+			if !over {
+				d += dx[i]
+			}
+			dx[i] = d
 		}
 	}
 }
 
-// AddChannelsBackward adds the gradients of AddChannels(y, x, v).
+// AddChannelsBackward adds the gradients of AddChannels(y, x, v). A Fresh
+// dx is overwritten.
 func (c *Backend) AddChannelsBackward(dx, dv, dy backend.Tensor) {
 	s := dy.Shape()
 	hw := s[2] * s[3]
-	g, dxd, dvd := data(dy), data(dx), data(dv)
+	g, dvd := data(dy), data(dv)
 	for nc := range dvd {
 		var sum float32
-		for i := nc * hw; i < (nc+1)*hw; i++ {
-			dxd[i] += g[i]
-			sum += g[i]
+		for _, v := range g[nc*hw : (nc+1)*hw] {
+			sum += v
 		}
 		dvd[nc] += sum
 	}
+	addTo(dx, g, 1)
 }
 
-// ScaleShiftBackward adds the gradients of ScaleShift(y, x, v).
+// ScaleShiftBackward adds the gradients of ScaleShift(y, x, v). A Fresh dx
+// is overwritten.
 func (c *Backend) ScaleShiftBackward(dx, dv, dy, x, v backend.Tensor) {
 	s := x.Shape()
 	ch, hw := s[1], s[2]*s[3]
 	g, dxd, dvd, xd, vd := data(dy), data(dx), data(dv), data(x), data(v)
+	if isFresh(dx) {
+		clear(dxd)
+	}
 	for nc := 0; nc < s[0]*ch; nc++ {
 		smp, cc := nc/ch, nc%ch
 		scale := 1 + vd[smp*2*ch+cc]
@@ -366,26 +408,38 @@ func (c *Backend) ScaleShiftBackward(dx, dv, dy, x, v backend.Tensor) {
 	}
 }
 
-// ConcatBackward splits dy between da and db.
+// ConcatBackward splits dy between da and db; a Fresh one is overwritten.
 func (c *Backend) ConcatBackward(da, db, dy backend.Tensor) {
 	as, bs := da.Shape(), db.Shape()
 	la, lb := as[1]*as[2]*as[3], bs[1]*bs[2]*bs[3]
 	g, dad, dbd := data(dy), data(da), data(db)
+	overA, overB := isFresh(da), isFresh(db)
 	for s := 0; s < as[0]; s++ {
-		for i, v := range g[s*(la+lb) : s*(la+lb)+la] {
-			dad[s*la+i] += v
-		}
-		for i, v := range g[s*(la+lb)+la : (s+1)*(la+lb)] {
-			dbd[s*lb+i] += v
-		}
+		splitTo(dad[s*la:(s+1)*la], g[s*(la+lb):s*(la+lb)+la], overA)
+		splitTo(dbd[s*lb:(s+1)*lb], g[s*(la+lb)+la:(s+1)*(la+lb)], overB)
 	}
 }
 
-// Upsample2xBackward sums each 2×2 block of dy onto its source pixel.
+// splitTo adds src to dst, or copies it when over.
+func splitTo(dst, src []float32, over bool) {
+	if over {
+		copy(dst, src)
+		return
+	}
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// Upsample2xBackward sums each 2×2 block of dy onto its source pixel. A
+// Fresh dx is overwritten.
 func (c *Backend) Upsample2xBackward(dx, dy backend.Tensor) {
 	s := dx.Shape()
 	h, w := s[2], s[3]
 	g, dxd := data(dy), data(dx)
+	if isFresh(dx) {
+		clear(dxd)
+	}
 	for nc := 0; nc < s[0]*s[1]; nc++ {
 		for yy := 0; yy < 2*h; yy++ {
 			for xx := 0; xx < 2*w; xx++ {
@@ -396,7 +450,7 @@ func (c *Backend) Upsample2xBackward(dx, dy backend.Tensor) {
 }
 
 // AttentionBackward adds the gradients of AttentionProbs(o, q, k, v, heads,
-// scale, probs) to dq, dk and dv, from do.
+// scale, probs) to dq, dk and dv, from do; a Fresh one is overwritten.
 func (c *Backend) AttentionBackward(dq, dk, dv, do, q, k, v backend.Tensor, heads int, scale float32, probs []float32) {
 	s := q.Shape()
 	n, ch, t := s[0], s[1], s[2]*s[3]
@@ -405,13 +459,20 @@ func (c *Backend) AttentionBackward(dq, dk, dv, do, q, k, v backend.Tensor, head
 	dqd, dkd, dvd, dod := data(dq), data(dk), data(dv), data(do)
 	qd, kd, vd := data(q), data(k), data(v)
 	dp := make([]float32, t*t)
+	beta := func(t backend.Tensor) float32 {
+		if isFresh(t) {
+			return 0
+		}
+		return 1
+	}
+	bq, bk, bv := beta(dq), beta(dk), beta(dv)
 	for smp := 0; smp < n; smp++ {
 		for h := 0; h < heads; h++ {
 			off := (smp*ch + h*d) * t
 			pr := probs[(smp*heads+h)*t*t : (smp*heads+h+1)*t*t]
 			g := dod[off : off+d*t]
 			// dV = dO·P; dP = dOᵀ·V
-			impl.Sgemm(blas.NoTrans, blas.NoTrans, d, t, t, 1, g, t, pr, t, 1, dvd[off:off+d*t], t)
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, d, t, t, 1, g, t, pr, t, bv, dvd[off:off+d*t], t)
 			impl.Sgemm(blas.Trans, blas.NoTrans, t, t, d, 1, g, t, vd[off:off+d*t], t, 0, dp, t)
 			// dS = P ⊙ (dP − rowsum(dP ⊙ P))
 			for i := 0; i < t; i++ {
@@ -425,8 +486,8 @@ func (c *Backend) AttentionBackward(dq, dk, dv, do, q, k, v backend.Tensor, head
 				}
 			}
 			// dQ = scale·K·dSᵀ; dK = scale·Q·dS
-			impl.Sgemm(blas.NoTrans, blas.Trans, d, t, t, scale, kd[off:off+d*t], t, dp, t, 1, dqd[off:off+d*t], t)
-			impl.Sgemm(blas.NoTrans, blas.NoTrans, d, t, t, scale, qd[off:off+d*t], t, dp, t, 1, dkd[off:off+d*t], t)
+			impl.Sgemm(blas.NoTrans, blas.Trans, d, t, t, scale, kd[off:off+d*t], t, dp, t, bq, dqd[off:off+d*t], t)
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, d, t, t, scale, qd[off:off+d*t], t, dp, t, bk, dkd[off:off+d*t], t)
 		}
 	}
 }
