@@ -16,9 +16,12 @@ import (
 )
 
 // runEvaluate judges a folder of generated MNIST-sized digits: a classifier
-// trained here on MNIST reads each PNG's digit, which is compared with the
-// class its recipe asked for, and the Fréchet distance between classifier
-// features of the samples and of the MNIST test digits is reported.
+// trained here on MNIST reads each PNG's digit (and how sure it is), which
+// is compared with the class its recipe asked for, and the Fréchet distance
+// between classifier features of the samples and of a reference set of MNIST
+// test digits is reported. The same figures for as many real held-out test
+// digits calibrate them: a Fréchet distance depends on the judge and on the
+// number of samples, so "how far from real" is the ratio of the two.
 func runEvaluate(args []string, stdout io.Writer) error {
 	fs := newFlags("evaluate")
 	dir := fs.String("samples", "", "folder of PNGs written by `sample --outdir` (and its sub-folders)")
@@ -75,18 +78,37 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		}
 		want = append(want, class)
 	}
-	got, feats := clf.Classify(images)
-	_, testFeats := clf.Classify(testSet.Images)
-	fd, err := train.FrechetDistance(feats, testFeats)
+	// The first heldOut test digits are the real samples, the rest the
+	// reference; up to heldOut samples are compared like for like.
+	const heldOut = 2000
+	if testSet.Len() <= heldOut {
+		return fmt.Errorf("evaluate: the MNIST test set has %d digits, need more than %d", testSet.Len(), heldOut)
+	}
+	ref := clf.Read(testSet.Images[heldOut:])
+	ours := clf.Read(images)
+	fd, err := train.FrechetDistance(ours.Features, ref.Features)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "samples: %d; Fréchet distance of classifier features to MNIST test: %.2f\n", len(images), fd)
-	hist := make([]int, 10)
+	real := clf.Read(testSet.Images[:min(len(images), heldOut)])
+	realFD, err := train.FrechetDistance(real.Features, ref.Features)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "reference: %d MNIST test digits; Fréchet distance of classifier features to it, mean confidence, read as 0-9:\n", len(ref.Labels))
+	fmt.Fprintf(stdout, "  %-22s %5d  FD %7.2f  confidence %.3f  %v\n", "real held-out digits", len(real.Labels), realFD, real.MeanConfidence(), real.Histogram(10))
+	fmt.Fprintf(stdout, "  %-22s %5d  FD %7.2f  confidence %.3f  %v\n", "samples", len(images), fd, ours.MeanConfidence(), ours.Histogram(10))
+	if realFD > 0 {
+		note := ""
+		if len(images) > heldOut {
+			note = fmt.Sprintf(" (real: %d digits, not %d)", heldOut, len(images))
+		}
+		fmt.Fprintf(stdout, "samples/real FD: %.2f%s\n", fd/realFD, note)
+	}
+	got := ours.Labels
 	agree, asked := 0, 0
 	perClass := map[int][2]int{}
 	for i, g := range got {
-		hist[g]++
 		if want[i] >= 0 {
 			asked++
 			pc := perClass[want[i]]
@@ -98,7 +120,6 @@ func runEvaluate(args []string, stdout io.Writer) error {
 			perClass[want[i]] = pc
 		}
 	}
-	fmt.Fprintf(stdout, "read as digits 0-9: %v\n", hist)
 	if asked > 0 {
 		fmt.Fprintf(stdout, "class agreement: %.1f%% (%d of %d)\n", 100*float64(agree)/float64(asked), agree, asked)
 		keys := make([]int, 0, len(perClass))

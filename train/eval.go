@@ -120,6 +120,38 @@ func (c *Classifier) forward(impl sgemm.Implementation, x, h, o []float32, n int
 
 // Classify returns each image's predicted class and hidden features.
 func (c *Classifier) Classify(images [][]float32) ([]int, [][]float32) {
+	r := c.Read(images)
+	return r.Labels, r.Features
+}
+
+// Reading is what the classifier makes of a set of images.
+type Reading struct {
+	Labels     []int       // the class each image is read as
+	Confidence []float32   // its softmax probability: how sure the reading is
+	Features   [][]float32 // hidden-layer features, for a Fréchet distance
+}
+
+// MeanConfidence is the mean of r.Confidence: about 0.97 on real test
+// digits; malformed samples pull it down.
+func (r Reading) MeanConfidence() float64 {
+	var s float64
+	for _, v := range r.Confidence {
+		s += float64(v)
+	}
+	return s / float64(len(r.Confidence))
+}
+
+// Histogram counts the images read as each class.
+func (r Reading) Histogram(classes int) []int {
+	h := make([]int, classes)
+	for _, l := range r.Labels {
+		h[l]++
+	}
+	return h
+}
+
+// Read classifies images and keeps how sure each reading is.
+func (c *Classifier) Read(images [][]float32) Reading {
 	impl := sgemm.New()
 	n := len(images)
 	x := make([]float32, n*c.In)
@@ -129,18 +161,19 @@ func (c *Classifier) Classify(images [][]float32) ([]int, [][]float32) {
 	h := make([]float32, n*c.Hidden)
 	o := make([]float32, n*c.Classes)
 	c.forward(impl, x, h, o, n)
-	labels := make([]int, n)
-	feats := make([][]float32, n)
-	for i := range labels {
+	r := Reading{Labels: make([]int, n), Confidence: make([]float32, n), Features: make([][]float32, n)}
+	for i := range r.Labels {
 		row := o[i*c.Classes : (i+1)*c.Classes]
 		for j := range row {
-			if row[j] > row[labels[i]] {
-				labels[i] = j
+			if row[j] > row[r.Labels[i]] {
+				r.Labels[i] = j
 			}
 		}
-		feats[i] = h[i*c.Hidden : (i+1)*c.Hidden]
+		softmax(row)
+		r.Confidence[i] = row[r.Labels[i]]
+		r.Features[i] = h[i*c.Hidden : (i+1)*c.Hidden]
 	}
-	return labels, feats
+	return r
 }
 
 // Accuracy is the fraction of d the classifier labels correctly.

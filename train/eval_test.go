@@ -3,6 +3,7 @@ package train
 import (
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -39,6 +40,17 @@ func TestClassifierAndFrechetDistance(t *testing.T) {
 	if acc < 0.96 {
 		t.Errorf("classifier accuracy %.3f < 0.96", acc)
 	}
+	// Real digits are read with confidence, noise is not; the labels are
+	// Classify's.
+	real := c.Read(test.Images[:2000])
+	if labels, _ := c.Classify(test.Images[:2000]); !slices.Equal(labels, real.Labels) {
+		t.Error("Read and Classify label differently")
+	}
+	for i, p := range real.Confidence {
+		if !(p >= 0.1 && p <= 1) {
+			t.Fatalf("digit %d: confidence %v outside [0.1, 1] (ten classes)", i, p)
+		}
+	}
 	// Two halves of the test set are close; test digits and noise are far.
 	_, f1 := c.Classify(test.Images[:2000])
 	_, f2 := c.Classify(test.Images[2000:4000])
@@ -50,7 +62,15 @@ func TestClassifierAndFrechetDistance(t *testing.T) {
 			noise[i][j] = float32(r.Float64()*2 - 1)
 		}
 	}
-	_, fn := c.Classify(noise)
+	noiseRead := c.Read(noise)
+	fn := noiseRead.Features
+	t.Logf("mean confidence: test digits %.3f, noise %.3f", real.MeanConfidence(), noiseRead.MeanConfidence())
+	if real.MeanConfidence() < 0.9 || noiseRead.MeanConfidence() > real.MeanConfidence()-0.1 {
+		t.Errorf("confidence does not separate digits (%.3f) from noise (%.3f)", real.MeanConfidence(), noiseRead.MeanConfidence())
+	}
+	if h := real.Histogram(10); slices.Min(h) < 150 || slices.Max(h) > 260 {
+		t.Errorf("2000 test digits read as %v: some class far from 200", h)
+	}
 	same, err := FrechetDistance(f1, f2)
 	if err != nil {
 		t.Fatal(err)
