@@ -275,8 +275,9 @@ func (e *tapeExec) addDiv(a, b *node, div float32) *node {
 	return y
 }
 
-// norm keeps the statistics for the backward pass; with silu it is two
-// nodes, the affine output and its SiLU.
+// norm keeps the statistics for the backward pass. With silu it is two
+// nodes, the affine output and its SiLU, and one backward step for both
+// (the affine output has no other use).
 func (e *tapeExec) norm(gn groupNorm, x *node, withSiLU, _ bool) *node {
 	tp := e.tape()
 	n := x.shape[0]
@@ -284,15 +285,22 @@ func (e *tapeExec) norm(gn groupNorm, x *node, withSiLU, _ bool) *node {
 	mean := make([]float32, n*gn.groups)
 	rstd := make([]float32, n*gn.groups)
 	tp.cpu.GroupNormStats(tp.t(pre), tp.t(x), gn.g, gn.b, gn.groups, gn.eps, mean, rstd)
+	if !withSiLU {
+		tp.record(func() {
+			if g := tp.gradOf(pre); g != nil {
+				tp.cpu.GroupNormBackward(tp.gw(x), tp.pg(gn.g), tp.pg(gn.b), g, tp.t(x), gn.g, gn.groups, mean, rstd)
+			}
+		})
+		return pre
+	}
+	y := tp.newNode(x.shape)
+	tp.cpu.SiLU(tp.t(y), tp.t(pre))
 	tp.record(func() {
-		if g := tp.gradOf(pre); g != nil {
-			tp.cpu.GroupNormBackward(tp.gw(x), tp.pg(gn.g), tp.pg(gn.b), g, tp.t(x), gn.g, gn.groups, mean, rstd)
+		if g := tp.gradOf(y); g != nil {
+			tp.cpu.GroupNormSiLUBackward(tp.gw(x), tp.pg(gn.g), tp.pg(gn.b), g, tp.t(x), tp.t(pre), tp.t(y), gn.g, gn.groups, mean, rstd)
 		}
 	})
-	if withSiLU {
-		return e.silu(pre, true)
-	}
-	return pre
+	return y
 }
 
 func (e *tapeExec) addChannels(x, v *node, _ bool) *node {

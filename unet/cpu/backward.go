@@ -314,16 +314,57 @@ func (c *Backend) GroupNormBackward(dx, dgamma, dbeta, dy, x, gamma backend.Tens
 	n, ch, hw := s[0], s[1], s[2]*s[3]
 	cg := ch / groups
 	xd, g, dxd, gd := data(x), data(dy), data(dx), data(gamma)
-	dG, dB := data(dgamma), data(dbeta)
 	// Per-(sample, group) partial sums of dγ and dβ, reduced afterwards so
 	// that groups can run in parallel.
 	pg := make([]float64, 2*n*ch)
 	over := isFresh(dx)
 	c.parallel(n*groups, func(lo, hi int) {
 		for ng := lo; ng < hi; ng++ {
-			gnBackwardGroup(ng, groups, cg, ch, hw, xd, g, dxd, gd, mean[ng], rstd[ng], pg, over)
+			base, end := ng*cg*hw, (ng+1)*cg*hw
+			gnBackwardGroup(ng, groups, cg, ch, hw, xd[base:end], g[base:end], dxd[base:end], gd, mean[ng], rstd[ng], pg, over)
 		}
 	})
+	c.sumGroupNormParams(dgamma, dbeta, pg, n, ch)
+}
+
+// GroupNormSiLUBackward is SiLUBackward(dpre, dy, pre, y) followed by
+// GroupNormBackward(dx, …, dpre, x, …) for pre = GroupNormStats(x) and
+// y = SiLU(pre), with the same bits, but dpre is made one (sample, group)
+// at a time in a small buffer that stays in cache instead of a whole
+// tensor written out and read back. A Fresh dx is overwritten.
+func (c *Backend) GroupNormSiLUBackward(dx, dgamma, dbeta, dy, x, pre, y, gamma backend.Tensor, groups int, mean, rstd []float32) {
+	s := x.Shape()
+	n, ch, hw := s[0], s[1], s[2]*s[3]
+	cg := ch / groups
+	xd, g, dxd, gd, pd, yd := data(x), data(dy), data(dx), data(gamma), data(pre), data(y)
+	pg := make([]float64, 2*n*ch)
+	over := isFresh(dx)
+	c.parallel(n*groups, func(lo, hi int) {
+		dpre := make([]float32, cg*hw)
+		for ng := lo; ng < hi; ng++ {
+			base := ng * cg * hw
+			siluGrad(dpre, g[base:base+cg*hw], pd[base:base+cg*hw], yd[base:base+cg*hw])
+			gnBackwardGroup(ng, groups, cg, ch, hw, xd[base:base+cg*hw], dpre, dxd[base:base+cg*hw], gd, mean[ng], rstd[ng], pg, over)
+		}
+	})
+	c.sumGroupNormParams(dgamma, dbeta, pg, n, ch)
+}
+
+// siluGrad writes dx = dy·SiLU′(x) given y = SiLU(x), as SiLUBackward.
+func siluGrad(dx, dy, x, y []float32) {
+	for i, xv := range x {
+		s := float32(0.5) // σ(0)
+		if xv != 0 {
+			s = y[i] / xv
+		}
+		dx[i] = dy[i] * (s + y[i]*(1-s))
+	}
+}
+
+// sumGroupNormParams adds the per-(sample, channel) partial sums of dγ and
+// dβ in pg to dgamma and dbeta, in sample order.
+func (c *Backend) sumGroupNormParams(dgamma, dbeta backend.Tensor, pg []float64, n, ch int) {
+	dG, dB := data(dgamma), data(dbeta)
 	for smp := 0; smp < n; smp++ {
 		for cc := 0; cc < ch; cc++ {
 			dG[cc] += float32(pg[2*(smp*ch+cc)])
@@ -332,18 +373,18 @@ func (c *Backend) GroupNormBackward(dx, dgamma, dbeta, dy, x, gamma backend.Tens
 	}
 }
 
-// gnBackwardGroup is the GroupNorm backward pass of one (sample, group):
-// with x̂ = (x − μ)·r and dx̂ = dy·γ, dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
+// gnBackwardGroup is the GroupNorm backward pass of one (sample, group),
+// whose values x, dy and dx are given alone (cg·hw each): with
+// x̂ = (x − μ)·r and dx̂ = dy·γ, dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
 // It adds dγ and dβ contributions to pg[2·(sample·C + c)] and the next entry,
 // and adds dx to dx's values or, with over, writes it.
 func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, dx, gd []float32, mu, r float32, pg []float64, over bool) {
 	smp, g := ng/groups, ng%groups
-	base := (smp*ch + g*cg) * hw
 	var sumD, sumDX float64
 	for cc := 0; cc < cg; cc++ {
 		chn := g*cg + cc
 		var sg, sb float64
-		for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
+		for i := cc * hw; i < (cc+1)*hw; i++ {
 			xhat := (x[i] - mu) * r
 			sg += float64(dy[i] * xhat)
 			sb += float64(dy[i])
@@ -358,7 +399,7 @@ func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, dx, gd []float32, mu, r 
 	mD, mDX := float32(sumD/cnt), float32(sumDX/cnt)
 	for cc := 0; cc < cg; cc++ {
 		chn := g*cg + cc
-		for i := base + cc*hw; i < base+(cc+1)*hw; i++ {
+		for i := cc * hw; i < (cc+1)*hw; i++ {
 			xhat := (x[i] - mu) * r
 			d := r * (dy[i]*gd[chn] - mD - xhat*mDX)
 			if !over {
