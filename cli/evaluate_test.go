@@ -13,7 +13,7 @@ import (
 )
 
 // TestEvaluateCalibratesAgainstRealDigits: evaluate reports real held-out
-// digits beside the samples. Given those very digits as the samples, the
+// digits beside the samples (Fréchet and kernel distance, confidence). Given those very digits as the samples, the
 // two rows must agree and the ratio be 1; given them blurred into noise it
 // must not.
 func TestEvaluateCalibratesAgainstRealDigits(t *testing.T) {
@@ -62,9 +62,9 @@ func TestEvaluateCalibratesAgainstRealDigits(t *testing.T) {
 		}
 		write("flat", flat, i)
 	}
-	row := regexp.MustCompile(`(?m)^\s*(real held-out digits|samples)\s+(\d+)\s+FD\s+([0-9.]+)\s+confidence\s+([0-9.]+)`)
+	row := regexp.MustCompile(`(?m)^\s*(real held-out digits|samples)\s+(\d+)\s+FD\s+([0-9.]+)\s+KD\s+(-?[0-9.]+)\s+confidence\s+([0-9.]+)`)
 	ratio := regexp.MustCompile(`samples/real FD: ([0-9.]+)`)
-	parse := func(out string) (fd, conf [2]float64, r float64) {
+	parse := func(out string) (fd, kd, conf [2]float64, r float64) {
 		t.Helper()
 		rows := row.FindAllStringSubmatch(out, -1)
 		m := ratio.FindStringSubmatch(out)
@@ -76,20 +76,21 @@ func TestEvaluateCalibratesAgainstRealDigits(t *testing.T) {
 				t.Errorf("%s: %s images, want %d", rw[1], rw[2], n)
 			}
 			fd[i], _ = strconv.ParseFloat(rw[3], 64)
-			conf[i], _ = strconv.ParseFloat(rw[4], 64)
+			kd[i], _ = strconv.ParseFloat(rw[4], 64)
+			conf[i], _ = strconv.ParseFloat(rw[5], 64)
 		}
 		r, _ = strconv.ParseFloat(m[1], 64)
-		return fd, conf, r
+		return fd, kd, conf, r
 	}
 	out := mustRun(t, dir, "evaluate", "--samples", "real", "--epochs", "1").stdout
-	fd, conf, r := parse(out)
-	if fd[0] != fd[1] || conf[0] != conf[1] || r != 1 {
-		t.Errorf("the held-out digits themselves as samples: FD %v, confidence %v, ratio %v; want equal rows and 1\n%s", fd, conf, r, out)
+	fd, kd, conf, r := parse(out)
+	if fd[0] != fd[1] || kd[0] != kd[1] || conf[0] != conf[1] || r != 1 {
+		t.Errorf("the held-out digits themselves as samples: FD %v, KD %v, confidence %v, ratio %v; want equal rows and 1\n%s", fd, kd, conf, r, out)
 	}
 	out = mustRun(t, dir, "evaluate", "--samples", "flat", "--epochs", "1").stdout
-	fd, conf, r = parse(out)
-	if !(r > 3) || !(conf[1] < conf[0]-0.2) {
-		t.Errorf("featureless samples: FD %v (ratio %v), confidence %v; want far from real\n%s", fd, r, conf, out)
+	fd, kd, conf, r = parse(out)
+	if !(r > 3) || !(kd[1] > kd[0]+0.1) || !(conf[1] < conf[0]-0.2) {
+		t.Errorf("featureless samples: FD %v (ratio %v), KD %v, confidence %v; want far from real\n%s", fd, r, kd, conf, out)
 	}
 	if !strings.Contains(out, "classifier:") {
 		t.Errorf("no classifier accuracy line:\n%s", out)

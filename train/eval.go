@@ -270,3 +270,67 @@ func sqrtSym(s *mat.SymDense) (*mat.Dense, error) {
 	out.Mul(&tmp, vecs.T())
 	return &out, nil
 }
+
+// KernelDistance is the kernel inception distance's estimator on the
+// classifier's features: the unbiased squared maximum mean discrepancy with
+// the cubic polynomial kernel k(x, y) = (x·y/d + 1)³ (Bińkowski et al.,
+// 2018). A Fréchet distance from n samples carries a bias that grows as n
+// shrinks (here 500 real test digits sit at 16 from the others, 2000 at
+// about 2); this estimator has none, so two sets from one distribution give
+// about 0 at any n and figures at different n compare.
+func KernelDistance(a, b [][]float32) (float64, error) {
+	if len(a) < 2 || len(b) < 2 {
+		return 0, fmt.Errorf("need at least two samples in each set")
+	}
+	d := len(a[0])
+	for _, set := range [][][]float32{a, b} {
+		for i, v := range set {
+			if len(v) != d {
+				return 0, fmt.Errorf("feature vector %d has %d values, not %d", i, len(v), d)
+			}
+		}
+	}
+	A, B := denseOf(a), denseOf(b)
+	n, m := float64(len(a)), float64(len(b))
+	aa := kernelSum(A, A, d, true) / (n * (n - 1))
+	bb := kernelSum(B, B, d, true) / (m * (m - 1))
+	ab := kernelSum(A, B, d, false) / (n * m)
+	return aa + bb - 2*ab, nil
+}
+
+func denseOf(x [][]float32) *mat.Dense {
+	out := mat.NewDense(len(x), len(x[0]), nil)
+	for i, v := range x {
+		for j, e := range v {
+			out.Set(i, j, float64(e))
+		}
+	}
+	return out
+}
+
+// kernelSum is Σ k(x_i, y_j) over all pairs, without i = j when
+// offDiagonal (x and y then are the same set). Rows of x go in blocks so
+// that the Gram matrix is never whole (8000 reference digits would make it
+// half a gigabyte).
+func kernelSum(x, y *mat.Dense, d int, offDiagonal bool) float64 {
+	const block = 256
+	rx, _ := x.Dims()
+	ry, _ := y.Dims()
+	var sum float64
+	var g mat.Dense
+	for lo := 0; lo < rx; lo += block {
+		hi := min(lo+block, rx)
+		g.Reset()
+		g.Mul(x.Slice(lo, hi, 0, d), y.T())
+		for i := lo; i < hi; i++ {
+			for j := 0; j < ry; j++ {
+				if offDiagonal && i == j {
+					continue
+				}
+				k := g.At(i-lo, j)/float64(d) + 1
+				sum += k * k * k
+			}
+		}
+	}
+	return sum
+}

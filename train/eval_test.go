@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -77,6 +78,21 @@ func TestClassifierAndFrechetDistance(t *testing.T) {
 	}
 	far, _ := FrechetDistance(f1, fn)
 	t.Logf("Fréchet distance: test vs test %.2f, test vs noise %.2f", same, far)
+	// The kernel distance: about 0 for two real sets, at a small n as at a
+	// large one (where the Fréchet distance grows as n shrinks); far for noise.
+	kSame, err := KernelDistance(f1[:200], f2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kFar, _ := KernelDistance(fn[:200], f2)
+	fdSmall, _ := FrechetDistance(f1[:200], f2)
+	t.Logf("kernel distance: 200 test vs 2000 test %.4f, 200 noise vs test %.4f; Fréchet at 200: %.2f", kSame, kFar, fdSmall)
+	if !(math.Abs(kSame) < kFar/50) {
+		t.Errorf("kernel distance %.4g (real) vs %.4g (noise): not about 0 for real digits", kSame, kFar)
+	}
+	if !(fdSmall > 2*same) {
+		t.Errorf("Fréchet distance at n=200 (%.2f) not above n=2000 (%.2f): the bias this estimator avoids", fdSmall, same)
+	}
 	if !(same >= 0 && same < far/20) {
 		t.Errorf("distances %.3f (same) vs %.3f (noise) do not separate", same, far)
 	}
