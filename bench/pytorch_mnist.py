@@ -1,10 +1,12 @@
 """PyTorch yardstick for BenchmarkMNISTForward and BenchmarkMNISTTrainStep
-(unet/mnist_bench_test.go): the same UNet2DModel config — 28x28 grey,
-block_out_channels (32, 64, 64), one resnet per block, no attention in the
-down and up blocks, mid-block attention, GroupNorm(8, eps 1e-5),
-flip_sin_to_cos, 11 class embeddings, "default" time conditioning — built
-from plain torch.nn modules (diffusers is not installable here), random
-weights.
+(unet/mnist_bench_test.go): the embedded model's UNet2DModel config
+(train/configs/mnist-default.json) — 28x28 grey, block_out_channels
+(32, 64, 64), one resnet per block, DownBlock2D, DownBlock2D,
+AttnDownBlock2D / AttnUpBlock2D, UpBlock2D, UpBlock2D, mid-block attention,
+GroupNorm(8, eps 1e-5), flip_sin_to_cos, 11 class embeddings, "default"
+time conditioning — built from plain torch.nn modules (diffusers is not
+installable here), random weights. It prints its parameter count, which
+must be the Go model's: 1,114,209.
 
   forward:    batch 1, no grad, ms per call
   train step: batch 64, forward + backward of the epsilon-MSE loss (no
@@ -63,6 +65,8 @@ class UNet(nn.Module):
         s.down = nn.ModuleList(); skips = [ch[0]]; c = ch[0]
         for i, co in enumerate(ch):
             s.down.append(Resnet(c, co, temb)); c = co; skips.append(c)
+            if i == len(ch) - 1:  # AttnDownBlock2D
+                s.down.append(Attn(c))
             if i < len(ch) - 1:
                 s.down.append(nn.Conv2d(c, c, 3, stride=2, padding=1)); skips.append(c)
         s.mid = nn.ModuleList([Resnet(c, c, temb), Attn(c), Resnet(c, c, temb)])
@@ -70,6 +74,8 @@ class UNet(nn.Module):
         for i, co in enumerate(reversed(ch)):
             for _ in range(2):
                 s.up.append(Resnet(c + skips.pop(), co, temb)); c = co
+                if i == 0:  # AttnUpBlock2D
+                    s.up.append(Attn(c))
             if i < len(ch) - 1:
                 s.up.append(nn.Upsample(scale_factor=2, mode="nearest")); s.up.append(nn.Conv2d(c, c, 3, padding=1))
         s.nout = nn.GroupNorm(G, ch[0], eps=EPS); s.cout = nn.Conv2d(ch[0], 1, 3, padding=1)
@@ -82,6 +88,9 @@ class UNet(nn.Module):
         emb = F.silu(emb)
         h = s.cin(x); skips = [h]
         for m in s.down:
+            if isinstance(m, Attn):  # the skip is the attention's output
+                h = m(h); skips[-1] = h
+                continue
             h = m(h, emb) if isinstance(m, Resnet) else m(h)
             skips.append(h)
         for m in s.mid:

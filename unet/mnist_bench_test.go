@@ -6,37 +6,30 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
 
-// mnistLike is the shape of the embedded default model's family: 28×28
-// grey, two or three levels, class-conditional.
-func mnistLike(ch []int, attnLast bool) Config {
-	c := DefaultConfig()
-	c.SampleSize = [2]int{28, 28}
-	c.InChannels, c.OutChannels = 1, 1
-	c.BlockOutChannels = ch
-	c.DownBlockTypes, c.UpBlockTypes = nil, nil
-	for i := range ch {
-		d, u := DownBlock, UpBlock
-		if attnLast && i == len(ch)-1 {
-			d = AttnDownBlock
-		}
-		if attnLast && i == 0 {
-			u = AttnUpBlock
-		}
-		c.DownBlockTypes = append(c.DownBlockTypes, d)
-		c.UpBlockTypes = append(c.UpBlockTypes, u)
-	}
-	c.LayersPerBlock = 1
-	c.NormNumGroups = 8
-	c.AttentionHeadDim = 32
-	c.NumClassEmbeds = 11
-	return c
-}
-
-func BenchmarkMNISTForward(b *testing.B) {
-	m, err := New(mnistLike([]int{32, 64, 64}, false), 1, cpu.New())
+// embeddedModel builds the embedded default model's config (the file its
+// training starts from) with random weights; bench/pytorch_mnist.py builds
+// the same, 1,114,209 parameters.
+func embeddedModel(b *testing.B) *Model {
+	cfg, err := LoadConfig("../train/configs/mnist-default.json")
 	if err != nil {
 		b.Fatal(err)
 	}
+	m, err := New(cfg, 1, cpu.New())
+	if err != nil {
+		b.Fatal(err)
+	}
+	params := 0
+	for _, p := range m.Params() {
+		params += p.Tensor.Shape().Len()
+	}
+	if params != 1114209 {
+		b.Fatalf("%d parameters; the PyTorch yardstick has 1,114,209", params)
+	}
+	return m
+}
+
+func BenchmarkMNISTForward(b *testing.B) {
+	m := embeddedModel(b)
 	x := randomInput(28 * 28)
 	must(m.Forward(x, 1, 28, 28, []float32{5}, []int{1}))(b) // warm the arena
 	b.ResetTimer()
@@ -47,10 +40,7 @@ func BenchmarkMNISTForward(b *testing.B) {
 }
 
 func BenchmarkMNISTTrainStep(b *testing.B) {
-	m, err := New(mnistLike([]int{32, 64, 64}, false), 1, cpu.New())
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := embeddedModel(b)
 	const n = 64
 	x := randomInput(n * 28 * 28)
 	ts, cl := make([]float32, n), make([]int, n)
