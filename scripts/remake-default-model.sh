@@ -24,6 +24,7 @@ cp "$RUN/loss.png" assets/loss.png
 ./ddpmstudio classgrid --model assets/default --per-class 10 --steps 50 --guidance 2 --seed 1 --out assets/samples.png
 EVAL=$(mktemp -d)
 ./ddpmstudio sample --model assets/default --count 500 --batch 50 --sampler ddim --steps 50 --seed 7 --outdir "$EVAL/uncond" --quiet
+mkdir -p "$EVAL/cond"
 for c in 0 1 2 3 4 5 6 7 8 9; do
   ./ddpmstudio sample --model assets/default --class "$c" --count 50 --batch 50 --sampler ddim --steps 50 --seed 7 --outdir "$EVAL/cond/class$c" --quiet
 done
