@@ -22,11 +22,4 @@ fi
 ./ddpmstudio export --model "$RUN" --out assets/default --half
 cp "$RUN/loss.png" assets/loss.png
 ./ddpmstudio classgrid --model assets/default --per-class 10 --steps 50 --guidance 2 --seed 1 --out assets/samples.png
-EVAL=$(mktemp -d)
-./ddpmstudio sample --model assets/default --count 500 --batch 50 --sampler ddim --steps 50 --seed 7 --outdir "$EVAL/uncond" --quiet
-mkdir -p "$EVAL/cond"
-for c in 0 1 2 3 4 5 6 7 8 9; do
-  ./ddpmstudio sample --model assets/default --class "$c" --count 50 --batch 50 --sampler ddim --steps 50 --seed 7 --outdir "$EVAL/cond/class$c" --quiet
-done
-echo "== unconditional"; ./ddpmstudio evaluate --samples "$EVAL/uncond" --nearest assets/nearest.png
-echo "== per class, guidance 2"; ./ddpmstudio evaluate --samples "$EVAL/cond"
+BIN=./ddpmstudio scripts/evaluate-model.sh assets/default assets/nearest.png
