@@ -228,6 +228,9 @@ func FrechetDistance(a, b [][]float32) (float64, error) {
 	return d2 + mat.Trace(s1) + mat.Trace(s2) - 2*trSqrt, nil
 }
 
+// moments is the mean and the sample covariance of x, the covariance as
+// one rank-n update of the centred data (a BLAS syrk, not a loop per entry:
+// 2,000 features of 256 took most of evaluate's time).
 func moments(x [][]float32) ([]float64, *mat.SymDense) {
 	n, d := len(x), len(x[0])
 	mu := make([]float64, d)
@@ -239,16 +242,15 @@ func moments(x [][]float32) ([]float64, *mat.SymDense) {
 	for j := range mu {
 		mu[j] /= float64(n)
 	}
-	cov := mat.NewSymDense(d, nil)
-	for i := 0; i < d; i++ {
-		for j := i; j < d; j++ {
-			var s float64
-			for _, v := range x {
-				s += (float64(v[i]) - mu[i]) * (float64(v[j]) - mu[j])
-			}
-			cov.SetSym(i, j, s/float64(n-1))
+	centred := mat.NewDense(n, d, nil)
+	for i, v := range x {
+		row := centred.RawRowView(i)
+		for j, e := range v {
+			row[j] = float64(e) - mu[j]
 		}
 	}
+	cov := mat.NewSymDense(d, nil)
+	cov.SymRankK(cov, 1/float64(n-1), centred.T())
 	return mu, cov
 }
 
