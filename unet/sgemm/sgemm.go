@@ -228,10 +228,12 @@ func (g *gemm) run(workers int) {
 				g.packB(bp, pc, kcur, jc, ncur, workers)
 			}
 			// Tasks: row blocks of A × chunks of B panels, enough to keep
-			// every worker busy even when m is small.
+			// every worker busy even when m is small. Each task packs its
+			// own A block, so a serial product takes one chunk: two packed
+			// every A block twice (a weight gradient's dY, on every sample).
 			mBlocks := (g.m + mc - 1) / mc
 			chunks := 1
-			if mBlocks < 2*workers {
+			if workers > 1 && mBlocks < 2*workers {
 				chunks = min(panelsB, (2*workers+mBlocks-1)/mBlocks)
 			}
 			per := (panelsB + chunks - 1) / chunks
