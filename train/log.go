@@ -130,7 +130,10 @@ func (t *Trainer) SampleGrid(ctx context.Context, path string) error {
 			}
 		}
 	}
-	s, err := diffusion.NewDDIM(SchedulerConfig(), 25, 0, false)
+	// ε re-derived from the clipped x̂0, as the studio and the CLI sample:
+	// diffusers' default pairing breaks strokes under guidance, which made
+	// these grids look worse than the model is.
+	s, err := diffusion.NewDDIM(SchedulerConfig(), 25, 0, true)
 	if err != nil {
 		return err
 	}
