@@ -9,13 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS=${GOFLAGS:--tags=migrated_fynedo}
 rounds=${ROUNDS:-3}
-bin=$(mktemp -d)/unet.test
+bin=$(mktemp -d)/unet.test # run in unet/, as go test runs it: the benchmark reads ../train/configs
 go test -c -o "$bin" ./unet
 out=$(mktemp)
 for r in $(seq "$rounds"); do
-  "$bin" -test.run '^$' -test.bench 'MNISTForward$' -test.cpu 1,2 -test.benchtime 200x |
+  (cd unet && "$bin" -test.run '^$' -test.bench 'MNISTForward$' -test.cpu 1,2 -test.benchtime 200x) |
     awk -v r="$r" '/ms\/forward/ { for (i=1;i<=NF;i++) if ($(i+1)=="ms/forward") print "go", $1, $i }' >> "$out"
-  "$bin" -test.run '^$' -test.bench 'MNISTTrainStep$' -test.cpu 1,2 -test.benchtime 3x |
+  (cd unet && "$bin" -test.run '^$' -test.bench 'MNISTTrainStep$' -test.cpu 1,2 -test.benchtime 3x) |
     awk -v r="$r" '/ms\/step/ { for (i=1;i<=NF;i++) if ($(i+1)=="ms/step") print "go", $1, $i }' >> "$out"
   if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     for t in 1 2; do
