@@ -101,7 +101,7 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 				continue
 			}
 			if gridW {
-				gridWeightGrad(serial.(sgemm.Implementation), pw, dys, co, xin, ci, h, wd, kh, pad, grid)
+				gridWeightGrad(serial.(sgemm.Implementation), pw, dys, co, xin, ci, h, wd, kh, pad, grid, &c.dyPacked[q])
 				continue // dx after the loop, for all samples at once
 			}
 			im2col(c, col, xin, ci, h, wd, kh, kw, stride, pad, ho, wo)
@@ -141,8 +141,8 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 // padded[off(t) + j], so a B panel (16 taps × a block of pixels) is sixteen
 // contiguous runs interleaved (vec.Rows.GatherT16, a register transpose),
 // and dY goes in grid layout with zeros in the k−1 extra columns per row.
-// scratch holds the padded input and dY's grid.
-func gridWeightGrad(impl sgemm.Implementation, dw, dy []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding, scratch []float32) {
+// scratch holds the padded input and dY's grid, pa dY packed.
+func gridWeightGrad(impl sgemm.Implementation, dw, dy []float32, co int, x []float32, ci, h, w, k int, pad backend.Padding, scratch []float32, pa *sgemm.PackedA) {
 	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
 	ho, wo := hp-k+1, wp-k+1
 	plane, n := hp*wp, ho*wp
@@ -152,7 +152,10 @@ func gridWeightGrad(impl sgemm.Implementation, dw, dy []float32, co int, x []flo
 		toGrid(dyg[o*n:(o+1)*n], dy[o*ho*wo:(o+1)*ho*wo], ho, wo, wp)
 	}
 	kk := k * k
-	impl.GemmB(co, ci*kk, n, dyg, n, func(dst []float32, p0, kcur, j0, ncur, nr int) {
+	// dY is packed once here, not once per block of columns as GemmB
+	// would (two or three times when ci·k² passes the column block).
+	impl.PackAInto(pa, co, n, dyg, n)
+	impl.GemmPacked(pa, ci*kk, func(dst []float32, p0, kcur, j0, ncur, nr int) {
 		var offs [16]int
 		for q := 0; q*nr < ncur; q++ {
 			panel := dst[q*nr*kcur : (q+1)*nr*kcur]

@@ -64,6 +64,7 @@ type Backend struct {
 	// Training's scratch: im2col and its gradient, and the flipped kernels
 	// of the transposed convolutions, guarded by mu too.
 	trainCol []float32
+	dyPacked [gradSlots]sgemm.PackedA // each weight-gradient slot's packed dY
 	flipped  map[*Tensor]packedWeights
 	// Each core's padded input and grid-shaped output for gridConv,
 	// guarded by mu.

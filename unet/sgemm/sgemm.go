@@ -438,8 +438,17 @@ func (pa *PackedA) block(pc, i0 int) []float32 {
 // PackA packs the m×k row-major matrix a (leading dimension lda) for
 // GemmPacked with this implementation's kernel.
 func (impl Implementation) PackA(m, k int, a []float32, lda int) *PackedA {
+	return impl.PackAInto(nil, m, k, a, lda)
+}
+
+// PackAInto is PackA reusing pa's memory (pa may be nil): for a left
+// operand packed anew on every call, such as a weight gradient's dY.
+func (impl Implementation) PackAInto(pa *PackedA, m, k int, a []float32, lda int) *PackedA {
 	kern, _ := impl.setup()
-	pa := &PackedA{kern: kern, M: m, K: k}
+	if pa == nil {
+		pa = &PackedA{}
+	}
+	pa.kern, pa.M, pa.K, pa.starts = kern, m, k, pa.starts[:0]
 	g := gemm{kern: kern, m: m, k: k, alpha: 1, a: a, lda: lda}
 	size := 0
 	for pc := 0; pc < k; pc += kc {
@@ -448,7 +457,10 @@ func (impl Implementation) PackA(m, k int, a []float32, lda int) *PackedA {
 			size += roundUp(min(mc, m-i0), kern.MR) * min(kc, k-pc)
 		}
 	}
-	pa.data = make([]float32, size)
+	if cap(pa.data) < size {
+		pa.data = make([]float32, size)
+	}
+	pa.data = pa.data[:size]
 	for pc := 0; pc < k; pc += kc {
 		for i0 := 0; i0 < m; i0 += mc {
 			g.packA(pa.block(pc, i0), i0, min(mc, m-i0), pc, min(kc, k-pc))

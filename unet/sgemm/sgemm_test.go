@@ -185,6 +185,9 @@ func BenchmarkSgemm(b *testing.B) {
 func TestGemmPacked(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, kern := range Kernels() {
+		// One PackedA reused through all the shapes (PackAInto), growing
+		// and shrinking, must pack what a fresh PackA does.
+		var reused *PackedA
 		for _, s := range [][3]int{{5, 7, 3}, {130, 70, 600}, {256, 64, 2304}, {9, 1030, 300}} {
 			m, n, k := s[0], s[1], s[2]
 			a, b := randSlice(r, m*k), randSlice(r, k*n)
@@ -217,12 +220,18 @@ func TestGemmPacked(t *testing.T) {
 			}
 			gotB := append([]float32(nil), c0...)
 			impl.GemmB(m, n, k, wide, lda, packer, gotB, n)
+			reused = impl.PackAInto(reused, m, k, wide, lda)
+			gotR := append([]float32(nil), c0...)
+			impl.GemmPacked(reused, n, packer, gotR, n)
 			for i := range got {
 				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
 					t.Fatalf("%s %v: C[%d] = %v, Sgemm gives %v", kern.Name, s, i, got[i], want[i])
 				}
 				if gotB[i] != got[i] {
 					t.Fatalf("%s %v: GemmB C[%d] = %v, GemmPacked gives %v", kern.Name, s, i, gotB[i], got[i])
+				}
+				if gotR[i] != got[i] {
+					t.Fatalf("%s %v: reused PackedA C[%d] = %v, a fresh one gives %v", kern.Name, s, i, gotR[i], got[i])
 				}
 			}
 		}
