@@ -13,9 +13,10 @@ import (
 // inputs to the tensors it is given (which start at zero, or hold the
 // gradients of other uses of the same input), from dy, the gradient of the
 // kernel's output. A dx made by Fresh (garbage, not zeros) is overwritten
-// by the kernels whose comment says so. Training is a CPU feature: the graph's training tape in
-// package unet calls these and the forward kernels that keep what the
-// backward pass needs (GroupNormStats, AttentionProbs), nothing else.
+// by the kernels whose comment says so. Training is a CPU feature: the
+// graph's training tape in package unet calls these and the forward kernels
+// that keep what the backward pass needs (GroupNormStats, AttentionProbs),
+// nothing else.
 
 // gradSlots is the number of partial sums of a convolution's weight and
 // bias gradients: samples s, s+gradSlots, … go to partial s, summed in
@@ -264,11 +265,7 @@ func (c *Backend) SiLUBackward(dx, dy, x, y backend.Tensor) {
 	over := isFresh(dx)
 	c.parallel(len(xd), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			s := float32(0.5) // σ(0)
-			if xv := xd[i]; xv != 0 {
-				s = yd[i] / xv
-			}
-			d := g[i] * (s + yd[i]*(1-s))
+			d := g[i] * siluPrime(xd[i], yd[i])
 			if !over {
 				d += dxd[i]
 			}
@@ -279,21 +276,24 @@ func (c *Backend) SiLUBackward(dx, dy, x, y backend.Tensor) {
 
 // AddDivBackward adds dy/div to da and to db; a Fresh one is overwritten.
 func (c *Backend) AddDivBackward(da, db, dy backend.Tensor, div float32) {
-	addTo(da, data(dy), div)
-	addTo(db, data(dy), div)
+	addTo(data(da), data(dy), div, isFresh(da))
+	addTo(data(db), data(dy), div, isFresh(db))
 }
 
-// addTo adds g/div to dst's values, or writes them when dst is Fresh.
-func addTo(dst backend.Tensor, g []float32, div float32) {
-	d := data(dst)[:len(g)]
-	if isFresh(dst) {
+// addTo adds g/div to dst's values, or writes them when over.
+func addTo(dst, g []float32, div float32, over bool) {
+	d := dst[:len(g)]
+	switch {
+	case over && div == 1:
+		copy(d, g)
+	case over:
 		for i, v := range g {
 			d[i] = v / div
 		}
-		return
-	}
-	for i, v := range g {
-		d[i] += v / div
+	default:
+		for i, v := range g {
+			d[i] += v / div
+		}
 	}
 }
 
@@ -356,12 +356,17 @@ func (c *Backend) GroupNormSiLUBackward(dx, dgamma, dbeta, dy, x, pre, y, gamma 
 // siluGrad writes dx = dy·SiLU′(x) given y = SiLU(x), as SiLUBackward.
 func siluGrad(dx, dy, x, y []float32) {
 	for i, xv := range x {
-		s := float32(0.5) // σ(0)
-		if xv != 0 {
-			s = y[i] / xv
-		}
-		dx[i] = dy[i] * (s + y[i]*(1-s))
+		dx[i] = dy[i] * siluPrime(xv, y[i])
 	}
+}
+
+// siluPrime is SiLU′(x) from x and y = SiLU(x) (see SiLUBackward).
+func siluPrime(x, y float32) float32 {
+	s := float32(0.5) // σ(0)
+	if x != 0 {
+		s = y / x
+	}
+	return s + y*(1-s)
 }
 
 // sumGroupNormParams adds the per-(sample, channel) partial sums of dγ and
@@ -426,7 +431,7 @@ func (c *Backend) AddChannelsBackward(dx, dv, dy backend.Tensor) {
 		}
 		dvd[nc] += sum
 	}
-	addTo(dx, g, 1)
+	addTo(data(dx), g, 1, isFresh(dx))
 }
 
 // ScaleShiftBackward adds the gradients of ScaleShift(y, x, v). A Fresh dx
@@ -459,19 +464,8 @@ func (c *Backend) ConcatBackward(da, db, dy backend.Tensor) {
 	g, dad, dbd := data(dy), data(da), data(db)
 	overA, overB := isFresh(da), isFresh(db)
 	for s := 0; s < as[0]; s++ {
-		splitTo(dad[s*la:(s+1)*la], g[s*(la+lb):s*(la+lb)+la], overA)
-		splitTo(dbd[s*lb:(s+1)*lb], g[s*(la+lb)+la:(s+1)*(la+lb)], overB)
-	}
-}
-
-// splitTo adds src to dst, or copies it when over.
-func splitTo(dst, src []float32, over bool) {
-	if over {
-		copy(dst, src)
-		return
-	}
-	for i, v := range src {
-		dst[i] += v
+		addTo(dad[s*la:(s+1)*la], g[s*(la+lb):s*(la+lb)+la], 1, overA)
+		addTo(dbd[s*lb:(s+1)*lb], g[s*(la+lb)+la:(s+1)*(la+lb)], 1, overB)
 	}
 }
 
