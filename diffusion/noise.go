@@ -12,6 +12,7 @@ import "math"
 //
 //	seed  the user's 64-bit seed
 //	k     the step: 0 draws x_T, event i of a sampler's plan uses k = i+1
+//	      (k = ClassStep is reserved for DrawClass)
 //	j     the draw within that step (RePaint's re-noising draws T/N tensors)
 //	n     the sample's index in the run (not in the batch), so a sample is the
 //	      same whatever the batch size
@@ -85,6 +86,25 @@ func FillNormal(dst []float32, seed uint64, k, j, n int) {
 		z := normalBlock(key, uint32(b), k, j, n)
 		copy(dst[4*b:], z[:])
 	}
+}
+
+// ClassStep is the step number of the stream reserved for class labels: no
+// plan comes near 2³²−1 events, so no Gaussian is drawn there.
+const ClassStep = 1<<32 - 1
+
+// DrawClass is the class label of sample n of a run that lets the seed choose
+// each sample's class ("any class"): uniform over 0…labels−1, taken from the
+// first output of the Philox block at (0, ClassStep, 0, n) as
+// ⌊x·labels / 2³²⌋ (a bias below labels/2³²). Like the noise it depends on
+// the sample's index in the run, not in the batch, so batch size changes
+// nothing; sampling x_0 this way draws from Σ_c p(c) p(x|c), the data's own
+// mixture when the classes are balanced.
+func DrawClass(seed uint64, n, labels int) int {
+	if labels <= 1 {
+		return 0
+	}
+	x := Philox4x32([4]uint32{0, ClassStep, 0, uint32(n)}, seedKey(seed))
+	return int(uint64(x[0]) * uint64(labels) >> 32)
 }
 
 // NoiseSource hands a sampler the Gaussian draws of the step it is taking.

@@ -74,16 +74,20 @@ type Recipe struct {
 	Inpaint *Inpaint `json:"inpaint,omitempty"`
 	// Class is the requested class label of a class-conditional model (nil:
 	// unconditional, the null class) and Guidance the classifier-free
-	// guidance scale applied with it.
+	// guidance scale applied with it. AnyClass instead lets the seed choose
+	// each sample's class (diffusion.DrawClass, under the seed of the chain's
+	// root recipe, since the class belongs to the chain as x_T does).
 	// Clip overrides the model's clip_sample (nil: as the model says).
 	Clip     *bool   `json:"clip_sample,omitempty"`
 	Class    *int    `json:"class,omitempty"`
+	AnyClass bool    `json:"any_class,omitempty"`
 	Guidance float64 `json:"guidance,omitempty"`
 	// Init, for an image-to-image run, is the picture it starts from.
 	Init *Init `json:"init,omitempty"`
 	// Fork, for a run forked from another, is the parent recipe and the
 	// event of the parent's plan it continues from; Sampler, Steps (the
-	// remaining events), Eta, Seed, Class and Guidance are the fork's own.
+	// remaining events), Eta, Seed, Class (or AnyClass) and Guidance are the
+	// fork's own.
 	Fork *Fork `json:"fork,omitempty"`
 	// Checksum covers every other field (see Encode): a recipe edited by
 	// hand or damaged is recognised instead of silently drawing something else.

@@ -71,7 +71,7 @@ type Run struct {
 	known   *diffusion.Known
 	sched   diffusion.SchedulerConfig
 	model   diffusion.Denoiser
-	label   int
+	labels  labeling
 	shape   diffusion.Shape // of the first batch
 	batch   int
 	opt     StartOptions
@@ -147,7 +147,7 @@ func (s *Session) newRun(ctx context.Context, r Recipe, opt StartOptions) (*Run,
 	if err != nil {
 		return nil, err
 	}
-	model, label, err := s.conditioning(r)
+	model, labels, err := s.conditioning(r)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (s *Session) newRun(ctx context.Context, r Recipe, opt StartOptions) (*Run,
 		batch = s.DefaultBatch()
 	}
 	batch = min(batch, r.Count)
-	run := &Run{s: s, recipe: r, known: known, sched: sched, model: model, label: label, batch: batch, opt: opt,
+	run := &Run{s: s, recipe: r, known: known, sched: sched, model: model, labels: labels, batch: batch, opt: opt,
 		frames: map[int]*Frame{}, finishd: make(chan struct{}), notice: notice}
 	run.shape = s.Shape()
 	run.shape.N = batch
@@ -378,7 +378,7 @@ func (r *Run) loop() {
 		}
 		shape := r.shape
 		shape.N = n
-		classes := r.classes(n)
+		classes := r.classes(r.recipe.First+b*r.batch, n)
 		doneBefore := b * (len(r.plan) - r.start)
 		p := diffusion.Params{
 			Model: r.model, Sampler: smp, Shape: shape, Seed: r.recipe.Seed, Classes: classes,
@@ -506,7 +506,7 @@ func (r *Run) recompute(ctx context.Context, bf *Frame, i int) (Frame, error) {
 	if err != nil {
 		return Frame{}, err
 	}
-	classes := r.classes(r.shape.N)
+	classes := r.classes(r.recipe.First, r.shape.N)
 	var out Frame
 	p := diffusion.Params{
 		Model: r.model, Sampler: smp, Shape: r.shape, Seed: r.recipe.Seed, Classes: classes,
@@ -561,7 +561,7 @@ func (r *Run) replayTo(ctx context.Context, at int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := diffusion.Params{Model: r.model, Sampler: smp, Shape: r.shape, Seed: r.recipe.Seed, Classes: r.classes(r.shape.N),
+	p := diffusion.Params{Model: r.model, Sampler: smp, Shape: r.shape, Seed: r.recipe.Seed, Classes: r.classes(r.recipe.First, r.shape.N),
 		FirstSample: r.recipe.First, End: at - r.start, Init: r.initX, NoiseOffset: r.start}
 	chain, err := diffusion.Sample(ctx, p)
 	if err != nil {
@@ -570,13 +570,15 @@ func (r *Run) replayTo(ctx context.Context, at int) ([]float32, error) {
 	return chain.Final, nil
 }
 
-func (r *Run) classes(n int) []int {
+// classes are the labels of samples first…first+n−1 of the run, or nil for
+// a model without classes.
+func (r *Run) classes(first, n int) []int {
 	if !r.s.info.Conditional {
 		return nil
 	}
 	c := make([]int, n)
 	for i := range c {
-		c[i] = r.label
+		c[i] = r.labels.label(first + i)
 	}
 	return c
 }
@@ -618,6 +620,7 @@ type Changes struct {
 	Steps    *int // for the remaining timesteps
 	Class    *int
 	NoClass  bool // drop the class (unconditional)
+	AnyClass bool // let the seed choose each sample's class
 	Guidance *float64
 }
 
@@ -648,10 +651,13 @@ func (s *Session) Fork(ctx context.Context, parent *Run, at int, c Changes, opt 
 	}
 	if c.Class != nil {
 		v := *c.Class
-		rc.Class = &v
+		rc.Class, rc.AnyClass = &v, false
 	}
 	if c.NoClass {
-		rc.Class = nil
+		rc.Class, rc.AnyClass = nil, false
+	}
+	if c.AnyClass {
+		rc.Class, rc.AnyClass = nil, true
 	}
 	if c.Guidance != nil {
 		rc.Guidance = *c.Guidance

@@ -238,47 +238,81 @@ func (s *Session) schedulerFor(r Recipe) (diffusion.SchedulerConfig, bool, error
 	return sc, changed, nil
 }
 
+// labeling is how a run labels its samples: every sample fixed, or (any > 0)
+// each sample's class drawn from seed over any labels.
+type labeling struct {
+	fixed int
+	any   int
+	seed  uint64
+}
+
+// label is the class of sample n of the run.
+func (l labeling) label(n int) int {
+	if l.any > 0 {
+		return diffusion.DrawClass(l.seed, n, l.any)
+	}
+	return l.fixed
+}
+
+// rootSeed is the seed of the recipe a chain of forks started from.
+func (r Recipe) rootSeed() uint64 {
+	for r.Fork != nil && r.Fork.Parent != nil {
+		r = *r.Fork.Parent
+	}
+	return r.Seed
+}
+
 // conditioning resolves the recipe's class and guidance against the model:
-// the denoiser to call and the label every sample gets.
-func (s *Session) conditioning(r Recipe) (diffusion.Denoiser, int, error) {
+// the denoiser to call and how every sample is labelled.
+func (s *Session) conditioning(r Recipe) (diffusion.Denoiser, labeling, error) {
 	var model diffusion.Denoiser = s.model
 	null := s.info.NullClass
 	if !s.info.Conditional {
 		if r.Class != nil {
-			return nil, 0, &FieldError{Field: "class", Value: *r.Class, Why: "this model is not class-conditional"}
+			return nil, labeling{}, &FieldError{Field: "class", Value: *r.Class, Why: "this model is not class-conditional"}
+		}
+		if r.AnyClass {
+			return nil, labeling{}, &FieldError{Field: "any_class", Value: true, Why: "this model is not class-conditional"}
 		}
 		if r.Guidance != 0 && r.Guidance != 1 {
-			return nil, 0, &FieldError{Field: "guidance", Value: r.Guidance, Why: "this model is not class-conditional"}
+			return nil, labeling{}, &FieldError{Field: "guidance", Value: r.Guidance, Why: "this model is not class-conditional"}
 		}
-		return model, 0, nil
+		return model, labeling{}, nil
 	}
-	if r.Class == nil {
+	if r.Class == nil && !r.AnyClass {
 		if null < 0 {
-			return nil, 0, &FieldError{Field: "class", Value: "none", Why: "this class-conditional model has no null class: pass a class"}
+			return nil, labeling{}, &FieldError{Field: "class", Value: "none", Why: "this class-conditional model has no null class: pass a class"}
 		}
 		if r.Guidance != 0 && r.Guidance != 1 {
-			return nil, 0, &FieldError{Field: "guidance", Value: r.Guidance, Why: "guidance needs a class"}
+			return nil, labeling{}, &FieldError{Field: "guidance", Value: r.Guidance, Why: "guidance needs a class"}
 		}
-		return model, null, nil
+		return model, labeling{fixed: null}, nil
 	}
-	c := *r.Class
-	if s.info.Classes > 0 {
-		labels := s.info.Classes
-		if null >= 0 {
-			labels-- // the null class is not a class to ask for
+	labels := s.info.Classes
+	if null >= 0 {
+		labels-- // the null class is not a class to ask for
+	}
+	var l labeling
+	if r.AnyClass {
+		if labels <= 0 {
+			return nil, l, &FieldError{Field: "any_class", Value: true, Why: "the model's config does not say how many classes it has"}
 		}
-		if c < 0 || c >= labels {
-			return nil, 0, &FieldError{Field: "class", Value: c, Why: fmt.Sprintf("the model has class labels 0–%d", labels-1)}
+		l = labeling{any: labels, seed: r.rootSeed()}
+	} else {
+		c := *r.Class
+		if s.info.Classes > 0 && (c < 0 || c >= labels) {
+			return nil, l, &FieldError{Field: "class", Value: c, Why: fmt.Sprintf("the model has class labels 0–%d", labels-1)}
 		}
+		l.fixed = c
 	}
 	g := r.Guidance // 0 is a valid scale: the null-class prediction alone
 	if g == 1 {
-		return model, c, nil
+		return model, l, nil
 	}
 	if null < 0 {
-		return nil, 0, &FieldError{Field: "guidance", Value: g, Why: "this model has no null class to guide against"}
+		return nil, l, &FieldError{Field: "guidance", Value: g, Why: "this model has no null class to guide against"}
 	}
-	return &diffusion.Guided{Model: model, Null: null, Scale: g}, c, nil
+	return &diffusion.Guided{Model: model, Null: null, Scale: g}, l, nil
 }
 
 // DefaultBatch sizes batches by the activations of one sample, computed
@@ -297,7 +331,7 @@ func (s *Session) DefaultBatch() int {
 // (unet.DefaultActivationBudget when ≤ 0); guidance doubles the batch.
 func (s *Session) CheckBatch(r Recipe, batch int, budget int64) error {
 	n := min(batch, r.Count)
-	if r.Class != nil && r.Guidance != 1 {
+	if (r.Class != nil || r.AnyClass) && r.Guidance != 1 {
 		n *= 2
 	}
 	return unet.CheckActivations(s.loaded.Model.Config, n, s.info.Height, s.info.Width, budget)

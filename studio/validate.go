@@ -68,6 +68,9 @@ func (r Recipe) Validate() error {
 	if r.Class != nil && *r.Class < 0 {
 		return fieldErr("class", *r.Class, "must not be negative")
 	}
+	if r.Class != nil && r.AnyClass {
+		return fieldErr("class", *r.Class, "a recipe names a class or lets the seed choose one (any_class), not both")
+	}
 	if r.ModelHash != "" && !isHexHash(r.ModelHash) {
 		return fieldErr("model_sha256", r.ModelHash, "not a SHA-256 in hex")
 	}
