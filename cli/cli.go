@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -171,7 +172,7 @@ type sampleFlags struct {
 	eta, betaStart, betaEnd                                                           float64
 	seed                                                                              uint64
 	invertMask, quiet, allowNonFinite                                                 bool
-	class                                                                             int
+	class                                                                             string
 	guidance                                                                          float64
 	set                                                                               map[string]bool
 }
@@ -206,8 +207,8 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	fs.StringVar(&f.backend, "backend", "auto", "auto, cpu or gl")
 	fs.StringVar(&f.from, "from", "", "reproduce the picture whose recipe this PNG carries")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
-	fs.IntVar(&f.class, "class", 0, "class label to draw (class-conditional models; default: unconditional)")
-	fs.Float64Var(&f.guidance, "guidance", 0, "classifier-free guidance scale W: ε = ε_uncond + W·(ε_cond − ε_uncond) (default 2 with --class)")
+	fs.StringVar(&f.class, "class", "", "class label to draw, or \"any\" to let the seed choose each sample's class (class-conditional models; default: unconditional)")
+	fs.Float64Var(&f.guidance, "guidance", 0, "classifier-free guidance scale W: ε = ε_uncond + W·(ε_cond − ε_uncond) (default 2 with --class when the model has a null class)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return nil, err
 	}
@@ -359,8 +360,15 @@ func recipeFromFlags(f *sampleFlags, sess *studio.Session) (studio.Recipe, error
 		r.Steps = f.steps
 	}
 	if f.set["class"] {
-		c := f.class
-		r.Class = &c
+		if f.class == "any" {
+			r.AnyClass = true
+		} else {
+			c, err := strconv.Atoi(f.class)
+			if err != nil {
+				return r, fmt.Errorf("--class %q: a class label (an integer) or \"any\"", f.class)
+			}
+			r.Class = &c
+		}
 		r.Guidance = sess.DefaultGuidance()
 	}
 	if f.set["guidance"] {
@@ -421,7 +429,7 @@ func recipeFromFlags(f *sampleFlags, sess *studio.Session) (studio.Recipe, error
 // recipeFlags names the flag that sets each recipe field.
 var recipeFlags = map[string]string{
 	"sampler": "--sampler", "steps": "--steps", "eta": "--eta", "count": "--count", "guidance": "--guidance",
-	"class": "--class", "schedule.timesteps": "--timesteps", "schedule.kind": "--schedule",
+	"class": "--class", "any_class": "--class any", "schedule.timesteps": "--timesteps", "schedule.kind": "--schedule",
 	"schedule": "--schedule/--beta-start/--beta-end/--timesteps", "inpaint.jump_length": "--jump-length",
 	"inpaint.jump_n_sample": "--jump-n-sample", "inpaint.method": "--inpaint", "init.strength": "--strength",
 }

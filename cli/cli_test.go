@@ -488,6 +488,8 @@ func TestClassesAndGuidance(t *testing.T) {
 		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "3", "--guidance", "2"}, "no null class"},
 		{[]string{"sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "12"}, "0–9"},
 		{[]string{"sample", "--model", model(t, "tiny_gray16"), "--class", "1"}, "not class-conditional"},
+		{[]string{"sample", "--model", model(t, "tiny_gray16"), "--class", "any"}, "not class-conditional"},
+		{[]string{"sample", "--model", plain, "--class", "seven"}, `"any"`},
 	} {
 		if r := run(t, dir, c.args...); r.code == 0 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, %q; want an error mentioning %q", c.args, r.code, r.stderr, c.want)
@@ -496,6 +498,15 @@ func TestClassesAndGuidance(t *testing.T) {
 	mustRun(t, dir, "sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "3", "--out", "c3.png", "--quiet")
 	if rec := recipeOf(t, filepath.Join(dir, "c3.png")); rec.Class == nil || *rec.Class != 3 || rec.Guidance != 1 {
 		t.Errorf("recipe class %v guidance %v", rec.Class, rec.Guidance)
+	}
+	// --class any: the recipe says so, and it reproduces.
+	mustRun(t, dir, "sample", "--model", plain, "--sampler", "ddim", "--steps", "2", "--class", "any", "--count", "4", "--out", "any.png", "--quiet")
+	if rec := recipeOf(t, filepath.Join(dir, "any.png")); !rec.AnyClass || rec.Class != nil || rec.Guidance != 1 {
+		t.Errorf("--class any: recipe any_class %v class %v guidance %v", rec.AnyClass, rec.Class, rec.Guidance)
+	}
+	mustRun(t, dir, "sample", "--model", plain, "--from", "any.png", "--out", "any2.png", "--quiet")
+	if !samePixels(decode(t, filepath.Join(dir, "any.png")), decode(t, filepath.Join(dir, "any2.png"))) {
+		t.Error("--from did not reproduce a --class any picture")
 	}
 }
 
