@@ -52,8 +52,14 @@ var (
 	speedValues = []float64{10, 30, 100, 300}
 )
 
-// noClass is the class picker's "unconditional" choice.
-const noClass = "none (unconditional)"
+// noClass is the class picker's "unconditional" choice (the null class)
+// and anyClass the one that lets the seed choose each sample's class: the
+// default, since a model draws its best pictures of a class it was asked
+// for, and drawing the class first samples the data's own mixture.
+const (
+	noClass  = "none (unconditional)"
+	anyClass = "any (the seed chooses)"
+)
 
 // Studio is DDPM Studio's main window: the panels, the chain view, the
 // timeline and the history of runs. It calls studio's API only.
@@ -542,7 +548,7 @@ func (s *Studio) setSession(sess *studio.Session, dir string) {
 		if s.info.NullClass >= 0 {
 			labels--
 		}
-		opts := []string{}
+		opts := []string{anyClass}
 		if s.info.NullClass >= 0 {
 			opts = append(opts, noClass)
 		}
@@ -767,12 +773,16 @@ func (s *Studio) Recipe() (studio.Recipe, error) {
 	if clip := s.clipCheck.Checked; clip != s.sess.Scheduler().ClipSample {
 		r.Clip = &clip
 	}
-	if s.info.Conditional && s.classSel.Selected != noClass && s.classSel.Selected != "" {
-		c, err := strconv.Atoi(s.classSel.Selected)
-		if err != nil {
-			return r, err
+	if sel := s.classSel.Selected; s.info.Conditional && sel != noClass && sel != "" {
+		if sel == anyClass {
+			r.AnyClass = true
+		} else {
+			c, err := strconv.Atoi(sel)
+			if err != nil {
+				return r, err
+			}
+			r.Class = &c
 		}
-		r.Class = &c
 		r.Guidance = s.guidanceSlider.Value
 	}
 	return r, nil
@@ -801,11 +811,18 @@ func (s *Studio) SetRecipe(r studio.Recipe) {
 	}
 	s.seedEntry.SetText(strconv.FormatUint(r.Seed, 10))
 	s.lockCheck.SetChecked(true) // the recipe's seed is what the user asked for
-	if r.Class != nil {
-		s.classSel.SetSelected(strconv.Itoa(*r.Class))
+	switch {
+	case r.Class != nil || r.AnyClass:
+		if r.AnyClass {
+			s.classSel.SetSelected(anyClass)
+		} else {
+			s.classSel.SetSelected(strconv.Itoa(*r.Class))
+		}
 		s.guidanceSlider.SetValue(r.Guidance)
 		s.guidanceLabel.SetText(fmt.Sprintf("guidance %.2f", r.Guidance))
-	} else {
+	case s.info.Conditional:
+		s.classSel.SetSelected(noClass)
+	default:
 		s.classSel.SetSelectedIndex(0)
 	}
 	sch := r.Schedule
@@ -1037,10 +1054,12 @@ func (s *Studio) ForkHere() {
 	switch {
 	case want.Class != nil && (p.Class == nil || *want.Class != *p.Class):
 		c.Class = want.Class
-	case want.Class == nil && p.Class != nil:
+	case want.AnyClass && !p.AnyClass:
+		c.AnyClass = true
+	case want.Class == nil && !want.AnyClass && (p.Class != nil || p.AnyClass):
 		c.NoClass = true
 	}
-	if want.Guidance != p.Guidance && want.Class != nil {
+	if want.Guidance != p.Guidance && (want.Class != nil || want.AnyClass) {
 		c.Guidance = &want.Guidance
 	}
 	s.startRun(studio.Recipe{}, e, at, c)
@@ -1055,6 +1074,9 @@ func (s *Studio) labelFor(e *entry) string {
 		if r.Class != nil {
 			l += fmt.Sprintf(" · class %d", *r.Class)
 		}
+		if r.AnyClass {
+			l += " · any class"
+		}
 		return l
 	}
 	p := *r.Fork.Parent
@@ -1068,10 +1090,13 @@ func (s *Studio) labelFor(e *entry) string {
 	if r.Eta != p.Eta {
 		ch = append(ch, fmt.Sprintf("η %.2g", r.Eta))
 	}
-	if (r.Class == nil) != (p.Class == nil) || (r.Class != nil && *r.Class != *p.Class) {
-		if r.Class == nil {
+	if (r.Class == nil) != (p.Class == nil) || (r.Class != nil && *r.Class != *p.Class) || r.AnyClass != p.AnyClass {
+		switch {
+		case r.AnyClass:
+			ch = append(ch, "any class")
+		case r.Class == nil:
 			ch = append(ch, "no class")
-		} else {
+		default:
 			ch = append(ch, fmt.Sprintf("class %d", *r.Class))
 		}
 	}

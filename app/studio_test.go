@@ -84,7 +84,7 @@ func TestGenerateSavesTheCLIsBytes(t *testing.T) {
 	if err := s.WritePNG(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := cliPNG(t, "--sampler", "ddim", "--steps", "8", "--seed", "5", "--count", "4")
+	want := cliPNG(t, "--sampler", "ddim", "--steps", "8", "--seed", "5", "--count", "4", "--class", "any") // the first Generate
 	if !bytes.Equal(b.Bytes(), want) {
 		t.Error("the window's PNG differs from the CLI's for the same recipe")
 	}
@@ -239,6 +239,18 @@ func TestClassPickerOnlyForClassConditionalModels(t *testing.T) {
 	if !s.HasClassPicker() {
 		t.Fatal("the embedded model is class-conditional but no picker is shown")
 	}
+	// The first Generate lets the seed choose each sample's class.
+	if s.classSel.Selected != anyClass {
+		t.Errorf("the class picker starts at %q, want %q", s.classSel.Selected, anyClass)
+	}
+	quick(s, 6, 2, 3)
+	if r := generate(t, s).Recipe(); !r.AnyClass || r.Class != nil || r.Guidance != s.sess.DefaultGuidance() {
+		t.Errorf("first Generate: any class %v, class %v, guidance %v", r.AnyClass, r.Class, r.Guidance)
+	}
+	s.classSel.SetSelected(noClass)
+	if r := generate(t, s).Recipe(); r.AnyClass || r.Class != nil {
+		t.Errorf("unconditional: any class %v, class %v", r.AnyClass, r.Class)
+	}
 	quick(s, 6, 2, 1)
 	s.classSel.SetSelected("7")
 	run := generate(t, s)
@@ -321,6 +333,38 @@ func TestOpeningARecipePNGRestoresItsSettings(t *testing.T) {
 	}
 	if err := s.OpenRecipe([]byte("not a png")); err == nil {
 		t.Error("garbage accepted")
+	}
+}
+
+// TestOpeningARecipeSetsTheClassChoice: "no class" and "any class" recipes
+// put the picker on their own choices, not on whichever comes first.
+func TestOpeningARecipeSetsTheClassChoice(t *testing.T) {
+	s, _ := newStudio(t, nil)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, noClass},
+		{[]string{"--class", "any", "--guidance", "1.5"}, anyClass},
+		{[]string{"--class", "4"}, "4"},
+	} {
+		png := cliPNG(t, append([]string{"--sampler", "ddim", "--steps", "3", "--count", "2"}, c.args...)...)
+		if err := s.OpenRecipe(png); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if s.classSel.Selected != c.want {
+			t.Errorf("%v: the picker says %q, want %q", c.args, s.classSel.Selected, c.want)
+		}
+		var b bytes.Buffer
+		if err := s.WritePNG(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b.Bytes(), png) {
+			t.Errorf("%v: the reopened recipe drew different bytes", c.args)
+		}
 	}
 }
 
