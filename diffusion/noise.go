@@ -93,18 +93,36 @@ func FillNormal(dst []float32, seed uint64, k, j, n int) {
 const ClassStep = 1<<32 - 1
 
 // DrawClass is the class label of sample n of a run that lets the seed choose
-// each sample's class ("any class"): uniform over 0…labels−1, taken from the
-// first output of the Philox block at (0, ClassStep, 0, n) as
-// ⌊x·labels / 2³²⌋ (a bias below labels/2³²). Like the noise it depends on
-// the sample's index in the run, not in the batch, so batch size changes
-// nothing; sampling x_0 this way draws from Σ_c p(c) p(x|c), the data's own
-// mixture when the classes are balanced.
+// each sample's class ("any class"). The samples come in blocks of labels
+// consecutive indices, and each block is a random permutation of the labels
+// (Fisher–Yates, the j-th uniform taken from output j mod 4 of the Philox
+// block at (j div 4, ClassStep, 0, n div labels), as ⌊x·(i+1) / 2³²⌋ with a
+// bias below labels/2³²). So each sample's class is uniform, sampling draws
+// from Σ_c p(c) p(x|c) — the data's own mixture when its classes are
+// balanced — and a picture of labels samples shows every class once, with
+// no chance clumping. Like the noise it depends on the sample's index in the
+// run, not in the batch.
 func DrawClass(seed uint64, n, labels int) int {
-	if labels <= 1 {
+	if labels <= 1 || n < 0 {
 		return 0
 	}
-	x := Philox4x32([4]uint32{0, ClassStep, 0, uint32(n)}, seedKey(seed))
-	return int(uint64(x[0]) * uint64(labels) >> 32)
+	key := seedKey(seed)
+	block, pos := n/labels, n%labels
+	// Fisher–Yates from the top, stopping once position pos is settled:
+	// positions above it are fixed first, pos is fixed at step i = pos.
+	var x [4]uint32
+	perm := make([]int, labels)
+	for i := range perm {
+		perm[i] = i
+	}
+	for j, i := 0, labels-1; i >= max(pos, 1); j, i = j+1, i-1 {
+		if j%4 == 0 {
+			x = Philox4x32([4]uint32{uint32(j / 4), ClassStep, 0, uint32(block)}, key)
+		}
+		r := int(uint64(x[j%4]) * uint64(i+1) >> 32)
+		perm[i], perm[r] = perm[r], perm[i]
+	}
+	return perm[pos]
 }
 
 // NoiseSource hands a sampler the Gaussian draws of the step it is taking.
