@@ -21,6 +21,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	config := fs.String("config", "", "UNet2DModel config.json to train (required unless --resume)")
 	out := fs.String("out", "", "output folder: checkpoints, loss.csv, loss.png, samples.png")
 	resume := fs.Bool("resume", false, "continue the run whose training_state.safetensors is in --out, with its stored options")
+	stopAt := fs.Int("stop-at", 0, "end at this step with a checkpoint, keeping the run's schedule (of --steps): the model the run has there")
 	override := fs.Bool("override", false, "with --resume: let the training flags given here replace the stored options")
 	bindTrainingFlags(fs, &o)
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -67,7 +68,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	atomicfile.CleanStale(*out)
-	o.Log = stderr
+	o.Log, o.StopAt = stderr, *stopAt
 	var t *train.Trainer
 	if *resume {
 		t, err = train.Resume(cfg, ds, *out, o)

@@ -44,6 +44,11 @@ type Options struct {
 	Seed            uint64
 	CheckpointEvery int
 	SampleEvery     int // 0: at checkpoints
+	// StopAt, when positive, ends Run at that step with a checkpoint, leaving
+	// the run's schedule (set by Steps) as it is: the model a run would have
+	// at that step, to evaluate or ship before the run ends. Not stored: a
+	// resumed run continues past it.
+	StopAt int
 	// Log receives one progress line every LogEvery steps.
 	Log      io.Writer
 	LogEvery int
@@ -260,14 +265,18 @@ func (t *Trainer) update(grads [][]float32) {
 	}
 }
 
-// Run trains until Opts.Steps, checkpointing as it goes. It returns ctx's
-// error after writing a checkpoint when cancelled.
+// Run trains until Opts.Steps (or Opts.StopAt), checkpointing as it goes.
+// It returns ctx's error after writing a checkpoint when cancelled.
 func (t *Trainer) Run(ctx context.Context) error {
 	o := t.Opts
 	start, startStep := time.Now(), t.Step
 	var window float64
 	var windowN int
-	for t.Step < o.Steps {
+	end := o.Steps
+	if o.StopAt > 0 {
+		end = min(end, o.StopAt)
+	}
+	for t.Step < end {
 		if err := ctx.Err(); err != nil {
 			if cerr := t.Checkpoint(); cerr != nil {
 				return cerr
@@ -289,7 +298,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 				t.Step, o.Steps, loss, windowN, window/float64(windowN), t.LR(t.Step-1), rate, eta.Round(time.Second))
 			window, windowN = 0, 0
 		}
-		if o.CheckpointEvery > 0 && t.Step%o.CheckpointEvery == 0 || t.Step == o.Steps {
+		if o.CheckpointEvery > 0 && t.Step%o.CheckpointEvery == 0 || t.Step == end {
 			if err := t.Checkpoint(); err != nil {
 				return err
 			}
@@ -297,7 +306,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			if every <= 0 {
 				every = o.CheckpointEvery
 			}
-			if every > 0 && (t.Step%every == 0 || t.Step == o.Steps) {
+			if every > 0 && (t.Step%every == 0 || t.Step == end) {
 				if err := t.SampleGrid(ctx, filepath.Join(t.Out, "samples.png")); err != nil && ctx.Err() == nil {
 					return err
 				}

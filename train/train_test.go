@@ -305,3 +305,52 @@ func FuzzStateMeta(f *testing.F) {
 		}
 	})
 }
+
+// TestStopAtKeepsTheSchedule: a run stopped with StopAt past its warm-up
+// and resumed ends where the uninterrupted run ends, bit for bit; had StopAt
+// shortened the schedule, the learning rates of the steps before it (and so
+// the weights) would differ.
+func TestStopAtKeepsTheSchedule(t *testing.T) {
+	data, err := LoadFolder(writeFolder(t), 1, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyConfig(2)
+	a, err := New(cfg, data, t.TempDir(), quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	o := quietOptions()
+	o.StopAt = 4 // LR(3) is 0.25 of the way down a 6-step cosine, 0.5 of a 4-step one
+	b, err := New(cfg, data, dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b.Step != 4 {
+		t.Fatalf("StopAt 4 stopped at step %d", b.Step)
+	}
+	c, err := Resume(cfg, data, dir, quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Step != 4 {
+		t.Fatalf("resumed at step %d, want the checkpoint StopAt wrote at 4", c.Step)
+	}
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.params {
+		for j := range a.params[i] {
+			if a.params[i][j] != c.params[i][j] || a.ema[i][j] != c.ema[i][j] {
+				t.Fatalf("parameter %s differs from the uninterrupted run", a.Model.Params()[i].Name)
+			}
+		}
+	}
+}
