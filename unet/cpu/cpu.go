@@ -282,25 +282,40 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	hp, wp := h+pad.Top+pad.Bottom, w+pad.Left+pad.Right
 	ho, wo := hp-k+1, wp-k+1
 	plane := hp * wp
+	// The copies into and out of the grid are shared like the product:
+	// left to one core, the other would wait through them.
+	split := func(n int, f func(lo, hi int)) {
+		if chunks <= 1 || n < 2 {
+			f(0, n)
+			return
+		}
+		parts := min(chunks, n)
+		par.For(parts, parts, func(q int) { f(q*n/parts, (q+1)*n/parts) })
+	}
 	// The last grid pixel's last tap reads k−1 values past the last plane.
 	padded := x
 	if pad != (backend.Padding{}) || k > 1 {
 		padded = g.in
-		padPlanes(padded, x, ci, h, w, hp, wp, pad)
+		clear(padded[ci*plane:])
+		split(ci, func(lo, hi int) {
+			padPlanes(padded[lo*plane:hi*plane], x[lo*h*w:hi*h*w], hi-lo, h, w, hp, wp, pad)
+		})
 	}
 	n := ho * wp
 	grid := g.out
-	for o := 0; o < co; o++ {
-		if bias != nil {
-			// The product adds onto the bias, as Conv2D's other paths do.
-			row := grid[o*n : (o+1)*n]
-			for i := range row {
-				row[i] = bias[o]
+	split(co, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			if bias != nil {
+				// The product adds onto the bias, as Conv2D's other paths do.
+				row := grid[o*n : (o+1)*n]
+				for i := range row {
+					row[i] = bias[o]
+				}
+				continue
 			}
-			continue
+			toGrid(grid[o*n:(o+1)*n], out[o*ho*wo:(o+1)*ho*wo], ho, wo, wp)
 		}
-		toGrid(grid[o*n:(o+1)*n], out[o*ho*wo:(o+1)*ho*wo], ho, wo, wp)
-	}
+	})
 	kk := k * k
 	packer := func(base int) sgemm.BPacker {
 		return func(dst []float32, p0, kcur, j0, ncur, nr int) {
@@ -333,7 +348,7 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	}
 	// Chunks of whole 16-column panels, at least 64 columns each: below
 	// that a core's share does not pay for handing it over.
-	per := max(64, (n+chunks-1)/chunks+15) / 16 * 16
+	per := max(16, (n+chunks-1)/chunks+15) / 16 * 16
 	if chunks <= 1 || per >= n {
 		impl.GemmPacked(pa, n, packer(0), grid, n)
 	} else {
@@ -342,11 +357,13 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 			impl.GemmPacked(pa, min(per, n-j0), packer(j0), grid[j0:], n)
 		})
 	}
-	for o := 0; o < co; o++ {
-		for y := 0; y < ho; y++ {
-			copy(out[(o*ho+y)*wo:(o*ho+y+1)*wo], grid[o*n+y*wp:])
+	split(co, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			for y := 0; y < ho; y++ {
+				copy(out[(o*ho+y)*wo:(o*ho+y+1)*wo], grid[o*n+y*wp:])
+			}
 		}
-	}
+	})
 }
 
 // padPlanes copies the ci planes of x (h×w each) into dst as planes of
