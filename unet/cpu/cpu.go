@@ -249,7 +249,10 @@ func (c *Backend) gridConv(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 }
 
 // gridScratch is one core's padded input and grid-shaped output.
-type gridScratch struct{ in, out []float32 }
+type gridScratch struct {
+	in, out []float32
+	offs    []int // the taps' offsets in the padded grid
+}
 
 func (g *gridScratch) grow(in, out int) {
 	if cap(g.in) < in {
@@ -340,15 +343,32 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 			}
 		}
 	}
-	// Chunks of whole 16-column panels, at least 64 columns each: below
-	// that a core's share does not pay for handing it over.
+	product := func(j0, cols int) {
+		impl.GemmPacked(pa, cols, packer(j0), grid[j0:], n)
+	}
+	if impl.Kernel().InPlace() {
+		// Every tap's row of B is a run of the padded grid: the kernel
+		// reads it there through the taps' offsets, with no packing.
+		if cap(g.offs) < ci*kk {
+			g.offs = make([]int, ci*kk)
+		}
+		offs := g.offs[:ci*kk]
+		for tap := range offs {
+			ch, r := tap/kk, tap%kk
+			offs[tap] = ch*plane + (r/k)*wp + r%k
+		}
+		product = func(j0, cols int) {
+			impl.GemmIndirect(pa, cols, padded[j0:], offs, grid[j0:], n)
+		}
+	}
+	// Chunks of whole 16-column panels, one core's each.
 	per := max(16, (n+chunks-1)/chunks+15) / 16 * 16
 	if chunks <= 1 || per >= n {
-		impl.GemmPacked(pa, n, packer(0), grid, n)
+		product(0, n)
 	} else {
 		par.For((n+per-1)/per, chunks, func(q int) {
 			j0 := q * per
-			impl.GemmPacked(pa, min(per, n-j0), packer(j0), grid[j0:], n)
+			product(j0, min(per, n-j0))
 		})
 	}
 	split(co, func(lo, hi int) {

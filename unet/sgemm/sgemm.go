@@ -32,6 +32,9 @@ type Kernel struct {
 	Name   string
 	MR, NR int
 	run    func(k int, a, b, c []float32, ldc int)
+	// ind, if set, is run with B read in place: row p of the panel is the
+	// NR values at b[offs[p]:] (see GemmIndirect).
+	ind func(k int, a, b []float32, offs []int, c []float32, ldc int)
 }
 
 // blocking parameters: a KC×NR panel of B stays in L1 while MR×KC panels of
@@ -76,6 +79,11 @@ func (impl Implementation) setup() (Kernel, int) {
 	}
 	return kern, workers
 }
+
+// InPlace reports whether the kernel reads B in place in GemmIndirect;
+// without it GemmIndirect packs panels, and a caller with a faster packer
+// of its own should keep using GemmPacked.
+func (k Kernel) InPlace() bool { return k.ind != nil }
 
 // Kernel reports the micro-kernel in use.
 func (impl Implementation) Kernel() Kernel { return impl.kernel }
@@ -502,4 +510,78 @@ func (impl Implementation) GemmPacked(pa *PackedA, n int, packB BPacker, c []flo
 	_, workers := impl.setup()
 	g := gemm{kern: pa.kern, m: pa.M, n: n, k: pa.K, alpha: 1, c: c, ldc: ldc, prepacked: pa, packer: packB}
 	g.run(workers)
+}
+
+// GemmIndirect computes C += A·B for a prepacked A (M×K) and the K×n right
+// operand B[p][j] = src[offs[p]+j]: every row of B is a contiguous run of
+// src, as the taps of a stride-1 convolution are on a zero-padded grid. A
+// kernel with an in-place variant reads B where it lies — no packing, each
+// B value read from the grid itself — and the others (and panels that would
+// read past src) get panels packed from the same runs. Either way C sums
+// the same products in the same order as GemmPacked. It runs on the calling
+// goroutine: the caller splits columns across cores.
+func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs []int, c []float32, ldc int) {
+	if pa.M == 0 || n == 0 || pa.K == 0 {
+		return
+	}
+	if len(offs) != pa.K || ldc < n || len(c) < (pa.M-1)*ldc+n {
+		panic("sgemm: offsets or C wrong for GemmIndirect")
+	}
+	kern := pa.kern
+	mr, nr := kern.MR, kern.NR
+	buf := getBuf(mr*nr + nr*kc)
+	defer putBuf(buf)
+	tile, panel := (*buf)[:mr*nr], (*buf)[mr*nr:]
+	for pc := 0; pc < pa.K; pc += kc {
+		kcur := min(kc, pa.K-pc)
+		o := offs[pc : pc+kcur]
+		lo, hi := o[0], o[0]
+		for _, v := range o {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		if lo < 0 {
+			panic("sgemm: negative offset for GemmIndirect")
+		}
+		for i0 := 0; i0 < pa.M; i0 += mc {
+			mcur := min(mc, pa.M-i0)
+			ap := pa.block(pc, i0)
+			for j := 0; j < n; j += nr {
+				ncols := min(nr, n-j)
+				direct := kern.ind != nil && ncols == nr && hi+j+nr <= len(src)
+				bp := panel[:kcur*nr]
+				if !direct {
+					for pp, off := range o {
+						d := bp[pp*nr : (pp+1)*nr]
+						got := copy(d[:ncols], src[min(off+j, len(src)):])
+						clear(d[got:])
+					}
+				}
+				for ir := 0; ir < mcur; ir += mr {
+					nrows := min(mr, mcur-ir)
+					aPanel := ap[ir*kcur : (ir+mr)*kcur]
+					cOff := (i0+ir)*ldc + j
+					dst, ld := c[cOff:], ldc
+					full := nrows == mr && ncols == nr && cOff+(mr-1)*ldc+nr <= len(c)
+					if !full {
+						clear(tile)
+						dst, ld = tile, nr
+					}
+					if direct {
+						kern.ind(kcur, aPanel, src[j:], o, dst, ld)
+					} else {
+						kern.run(kcur, aPanel, bp, dst, ld)
+					}
+					if full {
+						continue
+					}
+					for r := 0; r < nrows; r++ {
+						row := c[cOff+r*ldc : cOff+r*ldc+ncols]
+						for jj := range row {
+							row[jj] += tile[r*nr+jj]
+						}
+					}
+				}
+			}
+		}
+	}
 }

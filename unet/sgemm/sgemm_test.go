@@ -237,3 +237,46 @@ func TestGemmPacked(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmIndirect: B's rows as runs of one source at arbitrary offsets,
+// read in place or packed, give GemmPacked's bits; panels whose runs would
+// pass the end of src are packed with zeros beyond it.
+func TestGemmIndirect(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, kern := range Kernels() {
+		for _, s := range [][3]int{{5, 7, 3}, {32, 840, 288}, {64, 63, 576}, {13, 100, 300}, {6, 16, 9}} {
+			m, n, k := s[0], s[1], s[2]
+			src := randSlice(r, 4*n+k+40)
+			offs := make([]int, k)
+			for p := range offs {
+				offs[p] = r.IntN(3*n + k + 24) // some runs reach past len(src)
+			}
+			a := randSlice(r, m*k)
+			impl := Implementation{kernel: kern, workers: 1}
+			pa := impl.PackA(m, k, a, k)
+			packer := func(dst []float32, p0, kcur, j0, ncur, nr int) {
+				for q := 0; q*nr < ncur; q++ {
+					for p := 0; p < kcur; p++ {
+						for jj := 0; jj < nr; jj++ {
+							v := float32(0)
+							if j := j0 + q*nr + jj; q*nr+jj < ncur && offs[p0+p]+j < len(src) {
+								v = src[offs[p0+p]+j]
+							}
+							dst[(q*kcur+p)*nr+jj] = v
+						}
+					}
+				}
+			}
+			c0 := randSlice(r, m*n)
+			want := append([]float32(nil), c0...)
+			impl.GemmPacked(pa, n, packer, want, n)
+			got := append([]float32(nil), c0...)
+			impl.GemmIndirect(pa, n, src, offs, got, n)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s %v: C[%d] = %v, GemmPacked gives %v", kern.Name, s, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
