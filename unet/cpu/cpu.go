@@ -222,7 +222,9 @@ func (c *Backend) gridConv(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	if ho < 1 || wo < 1 {
 		return
 	}
-	inLen, outLen := ci*hp*wp+k, co*ho*wp
+	// The grid has MR−1 rows of slack past the last output channel: the
+	// in-place product writes a partial block of rows whole (GemmIndirect).
+	inLen, outLen := ci*hp*wp+k, (co+impl.Kernel().MR-1)*ho*wp
 	serial := impl.WithWorkers(1)
 	slots := min(c.workers, n)
 	if slots < 2 {

@@ -518,8 +518,10 @@ func (impl Implementation) GemmPacked(pa *PackedA, n int, packB BPacker, c []flo
 // kernel with an in-place variant reads B where it lies — no packing, each
 // B value read from the grid itself — and the others (and panels that would
 // read past src) get panels packed from the same runs. Either way C sums
-// the same products in the same order as GemmPacked. It runs on the calling
-// goroutine: the caller splits columns across cores.
+// the same products in the same order as GemmPacked. Where c is long enough
+// to hold them, rows M … M+MR−2 are scratch that the in-place kernel may
+// write: the last partial block of rows then needs no edge tile. It runs on
+// the calling goroutine: the caller splits columns across cores.
 func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs []int, c []float32, ldc int) {
 	if pa.M == 0 || n == 0 || pa.K == 0 {
 		return
@@ -561,7 +563,10 @@ func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs 
 					aPanel := ap[ir*kcur : (ir+mr)*kcur]
 					cOff := (i0+ir)*ldc + j
 					dst, ld := c[cOff:], ldc
-					full := nrows == mr && ncols == nr && cOff+(mr-1)*ldc+nr <= len(c)
+					// The last rows of C may be written whole into the
+					// caller's slack; a partial block inside C may not.
+					last := i0+ir+nrows == pa.M
+					full := (nrows == mr || direct && last) && ncols == nr && cOff+(mr-1)*ldc+nr <= len(c)
 					if !full {
 						clear(tile)
 						dst, ld = tile, nr
