@@ -81,8 +81,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "training %d parameters on %d images (%d classes) from step %d to %d, batch %d\n",
-		t.Model.ParamCount(), ds.Len(), len(ds.Classes), t.Step, o.Steps, o.Batch)
+	stop := ""
+	if o.StopAt > 0 && o.StopAt < o.Steps {
+		stop = fmt.Sprintf(" (stopping at %d)", o.StopAt)
+	}
+	fmt.Fprintf(stderr, "training %d parameters on %d images (%d classes) from step %d to %d%s, batch %d\n",
+		t.Model.ParamCount(), ds.Len(), len(ds.Classes), t.Step, o.Steps, stop, o.Batch)
 	if err := t.Run(ctx); err != nil {
 		return err
 	}
