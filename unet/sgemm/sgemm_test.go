@@ -196,19 +196,7 @@ func TestGemmPacked(t *testing.T) {
 			impl := Implementation{kernel: kern, workers: 2}
 			impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 1, want, n)
 			pa := impl.PackA(m, k, a, k)
-			packer := func(dst []float32, p0, kcur, j0, ncur, nr int) {
-				for q := 0; q*nr < ncur; q++ {
-					for p := 0; p < kcur; p++ {
-						for jj := 0; jj < nr; jj++ {
-							v := float32(0)
-							if j := q*nr + jj; j < ncur {
-								v = b[(p0+p)*n+j0+j]
-							}
-							dst[(q*kcur+p)*nr+jj] = v
-						}
-					}
-				}
-			}
+			packer := packerOf(func(p, j int) float32 { return b[p*n+j] })
 			got := append([]float32(nil), c0...)
 			impl.GemmPacked(pa, n, packer, got, n)
 			// GemmB: the same product with A unpacked (row-major, a wider
@@ -258,19 +246,12 @@ func TestGemmIndirect(t *testing.T) {
 			a := randSlice(r, m*k)
 			impl := Implementation{kernel: kern, workers: 1}
 			pa := impl.PackA(m, k, a, k)
-			packer := func(dst []float32, p0, kcur, j0, ncur, nr int) {
-				for q := 0; q*nr < ncur; q++ {
-					for p := 0; p < kcur; p++ {
-						for jj := 0; jj < nr; jj++ {
-							v := float32(0)
-							if j := j0 + q*nr + jj; q*nr+jj < ncur && offs[p0+p]+j < len(src) {
-								v = src[offs[p0+p]+j]
-							}
-							dst[(q*kcur+p)*nr+jj] = v
-						}
-					}
+			packer := packerOf(func(p, j int) float32 {
+				if offs[p]+j < len(src) {
+					return src[offs[p]+j]
 				}
-			}
+				return 0
+			})
 			c0 := randSlice(r, m*n)
 			want := append([]float32(nil), c0...)
 			impl.GemmPacked(pa, n, packer, want, n)
@@ -286,6 +267,24 @@ func TestGemmIndirect(t *testing.T) {
 				}
 				if math.Float32bits(slack[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%s %v with slack: C[%d] = %v, GemmPacked gives %v", kern.Name, s, i, slack[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// packerOf is the BPacker of the right operand whose (p, j) element is
+// b(p, j): the reference the packing paths are held to, one value at a time.
+func packerOf(b func(p, j int) float32) BPacker {
+	return func(dst []float32, p0, kcur, j0, ncur, nr int) {
+		for q := 0; q*nr < ncur; q++ {
+			for p := 0; p < kcur; p++ {
+				for jj := 0; jj < nr; jj++ {
+					v := float32(0)
+					if q*nr+jj < ncur {
+						v = b(p0+p, j0+q*nr+jj)
+					}
+					dst[(q*kcur+p)*nr+jj] = v
 				}
 			}
 		}
