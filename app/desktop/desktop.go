@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
+	"sync"
+	"syscall"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -52,10 +56,39 @@ func Main(stderr io.Writer, picture string) int {
 	if picture != "" {
 		s.OpenFile(picture)
 	}
+	// Fyne 2.7's shutdown can deadlock: an input event still queued when
+	// the driver stops waits for the main loop that has just ended, and
+	// the main loop waits for the event queue (seen here on SIGTERM right
+	// after key presses; the window was gone, the process stayed). Once
+	// shutdown has begun — the window closed, or SIGINT/SIGTERM, which
+	// Fyne turns into Quit — the process exits by itself if Fyne has not
+	// returned within shutdownGrace. Closing the window saves the settings
+	// first (Studio.Close), well within it.
+	var once sync.Once
+	watchdog := func() {
+		once.Do(func() {
+			go func() {
+				time.Sleep(shutdownGrace)
+				fmt.Fprintf(stderr, "ddpmstudio: the window system did not finish shutting down in %v; exiting\n", shutdownGrace)
+				os.Exit(0)
+			}()
+		})
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sig
+		watchdog()
+	}()
 	w.SetCloseIntercept(func() {
+		watchdog()
 		s.Close()
 		w.Close()
 	})
 	w.ShowAndRun()
 	return 0
 }
+
+// shutdownGrace bounds how long a closing window may take to end the
+// process.
+const shutdownGrace = 5 * time.Second
