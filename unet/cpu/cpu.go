@@ -315,52 +315,43 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 			toGrid(grid[o*n:(o+1)*n], out[o*ho*wo:(o+1)*ho*wo], ho, wo, wp)
 		}
 	})
+	// Row p of B (input channel, ky, kx) is the run of the padded grid at
+	// offs[p]: both products below read B through these offsets.
 	kk := k * k
-	packer := func(base int) sgemm.BPacker {
-		return func(dst []float32, p0, kcur, j0, ncur, nr int) {
-			var offBuf [512]int
-			offs := offBuf[:0]
-			if kcur > len(offBuf) {
-				offs = make([]int, 0, kcur)
-			}
-			for pp := 0; pp < kcur; pp++ {
-				tap := p0 + pp
-				ch, r := tap/kk, tap%kk
-				offs = append(offs, ch*plane+(r/k)*wp+r%k)
-			}
-			rows := vec.NewRows(offs)
-			for q := 0; q*nr < ncur; q++ {
-				j := base + j0 + q*nr
-				cols := min(nr, ncur-q*nr)
-				panel := dst[q*nr*kcur : (q+1)*nr*kcur]
-				if cols == 16 && nr == 16 {
-					rows.Gather16(panel, padded, j)
-					continue
-				}
-				for pp, off := range offs {
-					d := panel[pp*nr : (pp+1)*nr]
-					copy(d[:cols], padded[off+j:off+j+cols])
-					clear(d[cols:])
-				}
-			}
-		}
+	if cap(g.offs) < ci*kk {
+		g.offs = make([]int, ci*kk)
+	}
+	offs := g.offs[:ci*kk]
+	for tap := range offs {
+		ch, r := tap/kk, tap%kk
+		offs[tap] = ch*plane + (r/k)*wp + r%k
 	}
 	product := func(j0, cols int) {
-		impl.GemmPacked(pa, cols, packer(j0), grid[j0:], n)
+		impl.GemmIndirect(pa, cols, padded[j0:], offs, grid[j0:], n)
 	}
-	if impl.Kernel().InPlace() {
-		// Every tap's row of B is a run of the padded grid: the kernel
-		// reads it there through the taps' offsets, with no packing.
-		if cap(g.offs) < ci*kk {
-			g.offs = make([]int, ci*kk)
-		}
-		offs := g.offs[:ci*kk]
-		for tap := range offs {
-			ch, r := tap/kk, tap%kk
-			offs[tap] = ch*plane + (r/k)*wp + r%k
+	if !impl.Kernel().InPlace() {
+		// Without an in-place kernel, panels are packed from the same runs.
+		packer := func(base int) sgemm.BPacker {
+			return func(dst []float32, p0, kcur, j0, ncur, nr int) {
+				rows := vec.NewRows(offs[p0 : p0+kcur])
+				for q := 0; q*nr < ncur; q++ {
+					j := base + j0 + q*nr
+					cols := min(nr, ncur-q*nr)
+					panel := dst[q*nr*kcur : (q+1)*nr*kcur]
+					if cols == 16 && nr == 16 {
+						rows.Gather16(panel, padded, j)
+						continue
+					}
+					for pp, off := range offs[p0 : p0+kcur] {
+						d := panel[pp*nr : (pp+1)*nr]
+						copy(d[:cols], padded[off+j:off+j+cols])
+						clear(d[cols:])
+					}
+				}
+			}
 		}
 		product = func(j0, cols int) {
-			impl.GemmIndirect(pa, cols, padded[j0:], offs, grid[j0:], n)
+			impl.GemmPacked(pa, cols, packer(j0), grid[j0:], n)
 		}
 	}
 	// Chunks of whole 16-column panels, one core's each.
