@@ -812,18 +812,18 @@ func (s *Studio) SetRecipe(r studio.Recipe) {
 	s.seedEntry.SetText(strconv.FormatUint(r.Seed, 10))
 	s.lockCheck.SetChecked(true) // the recipe's seed is what the user asked for
 	switch {
-	case r.Class != nil || r.AnyClass:
-		if r.AnyClass {
-			s.classSel.SetSelected(anyClass)
-		} else {
-			s.classSel.SetSelected(strconv.Itoa(*r.Class))
-		}
-		s.guidanceSlider.SetValue(r.Guidance)
-		s.guidanceLabel.SetText(fmt.Sprintf("guidance %.2f", r.Guidance))
+	case r.AnyClass:
+		s.classSel.SetSelected(anyClass)
+	case r.Class != nil:
+		s.classSel.SetSelected(strconv.Itoa(*r.Class))
 	case s.info.Conditional:
 		s.classSel.SetSelected(noClass)
 	default:
 		s.classSel.SetSelectedIndex(0)
+	}
+	if r.Class != nil || r.AnyClass {
+		s.guidanceSlider.SetValue(r.Guidance)
+		s.guidanceLabel.SetText(fmt.Sprintf("guidance %.2f", r.Guidance))
 	}
 	sch := r.Schedule
 	kind := sch.Kind
