@@ -324,12 +324,18 @@ func (g *gemm) macro(ap, bp, edge []float32, i0, mcur, jc, ncur, kcur, p0, p1 in
 			tile := edge[:mr*nr]
 			clear(tile)
 			g.kern.run(kcur, aPanel, bPanel, tile, nr)
-			for r := 0; r < nrows; r++ {
-				row := g.c[cOff+r*g.ldc : cOff+r*g.ldc+ncols]
-				for jj := range row {
-					row[jj] += tile[r*nr+jj]
-				}
-			}
+			addTile(g.c[cOff:], g.ldc, tile, nr, nrows, ncols)
+		}
+	}
+}
+
+// addTile adds the nrows×ncols corner of an edge tile (row stride nr) to C
+// at c (row stride ldc): the part of a micro-kernel's tile that lies in C.
+func addTile(c []float32, ldc int, tile []float32, nr, nrows, ncols int) {
+	for r := 0; r < nrows; r++ {
+		row := c[r*ldc : r*ldc+ncols]
+		for jj := range row {
+			row[jj] += tile[r*nr+jj]
 		}
 	}
 }
@@ -579,12 +585,7 @@ func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs 
 					if full {
 						continue
 					}
-					for r := 0; r < nrows; r++ {
-						row := c[cOff+r*ldc : cOff+r*ldc+ncols]
-						for jj := range row {
-							row[jj] += tile[r*nr+jj]
-						}
-					}
+					addTile(c[cOff:], ldc, tile, nr, nrows, ncols)
 				}
 			}
 		}
