@@ -316,6 +316,13 @@ func startApp(t *testing.T, d *display, dir string, prefs string, args ...string
 		win = image.Rect(x, y, x+w, y+h)
 		return w > 300 && h > 300
 	}) {
+		// Seen intermittently with an empty log: have the Go runtime
+		// print every goroutine's stack into the log the cleanup shows.
+		app.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+		}
 		t.Fatal("no DDPM Studio window appeared")
 	}
 	d.waitFor(3*time.Second, func() bool { return false }) // let it draw
