@@ -88,11 +88,7 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 		for smp := q; smp < n; smp += slots {
 			dys := dyd[smp*co*p : (smp+1)*co*p]
 			for o := 0; o < co; o++ {
-				var sum float32
-				for _, v := range dys[o*p : (o+1)*p] {
-					sum += v
-				}
-				pb[o] += sum
+				pb[o] += float32(vec.Sum(dys[o*p : (o+1)*p]))
 			}
 			xin := xd[smp*ci*h*wd : (smp+1)*ci*h*wd]
 			dxs := dxd[smp*ci*h*wd : (smp+1)*ci*h*wd]
@@ -265,7 +261,7 @@ func (c *Backend) SiLUBackward(dx, dy, x, y backend.Tensor) {
 	over := isFresh(dx)
 	c.parallel(len(xd), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			d := g[i] * siluPrime(xd[i], yd[i])
+			d := g[i] * vec.SiLUPrime(xd[i], yd[i])
 			if !over {
 				d += dxd[i]
 			}
@@ -313,60 +309,48 @@ func (c *Backend) EmbeddingBackward(dtable, dy backend.Tensor, classes []int) {
 // GroupNormBackward adds the gradients of GroupNormStats(y, x, gamma, _,
 // groups, _, mean, rstd) given its statistics. A Fresh dx is overwritten.
 func (c *Backend) GroupNormBackward(dx, dgamma, dbeta, dy, x, gamma backend.Tensor, groups int, mean, rstd []float32) {
-	s := x.Shape()
-	n, ch, hw := s[0], s[1], s[2]*s[3]
-	cg := ch / groups
-	xd, g, dxd, gd := data(x), data(dy), data(dx), data(gamma)
-	// Per-(sample, group) partial sums of dγ and dβ, reduced afterwards so
-	// that groups can run in parallel.
-	pg := make([]float64, 2*n*ch)
-	over := isFresh(dx)
-	c.parallel(n*groups, func(lo, hi int) {
-		for ng := lo; ng < hi; ng++ {
-			base, end := ng*cg*hw, (ng+1)*cg*hw
-			gnBackwardGroup(ng, groups, cg, ch, hw, xd[base:end], g[base:end], dxd[base:end], gd, mean[ng], rstd[ng], pg, over)
-		}
-	})
-	c.sumGroupNormParams(dgamma, dbeta, pg, n, ch)
+	c.groupNormBackward(dx, dgamma, dbeta, dy, x, nil, nil, gamma, groups, mean, rstd)
 }
 
 // GroupNormSiLUBackward is SiLUBackward(dpre, dy, pre, y) followed by
 // GroupNormBackward(dx, …, dpre, x, …) for pre = GroupNormStats(x) and
-// y = SiLU(pre), with the same bits, but dpre is made one (sample, group)
-// at a time in a small buffer that stays in cache instead of a whole
-// tensor written out and read back. A Fresh dx is overwritten.
+// y = SiLU(pre), but dpre is made one (sample, group) at a time in a
+// small buffer that stays in cache instead of a whole tensor written out
+// and read back. A Fresh dx is overwritten.
 func (c *Backend) GroupNormSiLUBackward(dx, dgamma, dbeta, dy, x, pre, y, gamma backend.Tensor, groups int, mean, rstd []float32) {
+	c.groupNormBackward(dx, dgamma, dbeta, dy, x, pre, y, gamma, groups, mean, rstd)
+}
+
+// groupNormBackward is both of the above: with pre and y nil, dy is the
+// GroupNorm's own output gradient.
+func (c *Backend) groupNormBackward(dx, dgamma, dbeta, dy, x, pre, y, gamma backend.Tensor, groups int, mean, rstd []float32) {
 	s := x.Shape()
 	n, ch, hw := s[0], s[1], s[2]*s[3]
 	cg := ch / groups
-	xd, g, dxd, gd, pd, yd := data(x), data(dy), data(dx), data(gamma), data(pre), data(y)
+	xd, g, dxd, gd := data(x), data(dy), data(dx), data(gamma)
+	var pd, yd []float32
+	if pre != nil {
+		pd, yd = data(pre), data(y)
+	}
+	// Per-(sample, channel) partial sums of dγ and dβ, reduced afterwards
+	// in sample order so that groups can run in parallel.
 	pg := make([]float64, 2*n*ch)
 	over := isFresh(dx)
 	c.parallel(n*groups, func(lo, hi int) {
-		dpre := make([]float32, cg*hw)
+		var dpre []float32
+		if pd != nil {
+			dpre = make([]float32, cg*hw)
+		}
 		for ng := lo; ng < hi; ng++ {
-			base := ng * cg * hw
-			siluGrad(dpre, g[base:base+cg*hw], pd[base:base+cg*hw], yd[base:base+cg*hw])
-			gnBackwardGroup(ng, groups, cg, ch, hw, xd[base:base+cg*hw], dpre, dxd[base:base+cg*hw], gd, mean[ng], rstd[ng], pg, over)
+			base, end := ng*cg*hw, (ng+1)*cg*hw
+			var p, yv []float32
+			if pd != nil {
+				p, yv = pd[base:end], yd[base:end]
+			}
+			gnBackwardGroup(ng, groups, cg, ch, hw, xd[base:end], g[base:end], p, yv, dpre, dxd[base:end], gd, mean[ng], rstd[ng], pg, over)
 		}
 	})
 	c.sumGroupNormParams(dgamma, dbeta, pg, n, ch)
-}
-
-// siluGrad writes dx = dy·SiLU′(x) given y = SiLU(x), as SiLUBackward.
-func siluGrad(dx, dy, x, y []float32) {
-	for i, xv := range x {
-		dx[i] = dy[i] * siluPrime(xv, y[i])
-	}
-}
-
-// siluPrime is SiLU′(x) from x and y = SiLU(x) (see SiLUBackward).
-func siluPrime(x, y float32) float32 {
-	s := float32(0.5) // σ(0)
-	if x != 0 {
-		s = y / x
-	}
-	return s + y*(1-s)
 }
 
 // sumGroupNormParams adds the per-(sample, channel) partial sums of dγ and
@@ -382,39 +366,41 @@ func (c *Backend) sumGroupNormParams(dgamma, dbeta backend.Tensor, pg []float64,
 }
 
 // gnBackwardGroup is the GroupNorm backward pass of one (sample, group),
-// whose values x, dy and dx are given alone (cg·hw each): with
-// x̂ = (x − μ)·r and dx̂ = dy·γ, dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
-// It adds dγ and dβ contributions to pg[2·(sample·C + c)] and the next entry,
-// and adds dx to dx's values or, with over, writes it.
-func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, dx, gd []float32, mu, r float32, pg []float64, over bool) {
+// whose values x and output gradient dy are given alone (cg·hw each).
+// With x̂ = (x − μ)·r and dx̂ = dy·γ,
+//
+//	dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) = (r·γ)·dy + (−r·mean(dx̂·x̂))·x̂ − r·mean(dx̂),
+//
+// and per channel mean(dx̂) and mean(dx̂·x̂) are γ times Σ dy and Σ dy·x̂, which
+// are also dβ and dγ: one pass of sums, one affine pass. With pre non-nil
+// (a SiLU followed the GroupNorm, y = SiLU(pre)), dy is the SiLU's output
+// gradient and the GroupNorm's is made into dpre channel by channel. It
+// adds dγ and dβ to pg[2·(sample·C + c)] and the next entry, and adds dx
+// to dx's values or, with over, writes it.
+func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, pre, y, dpre, dx, gd []float32, mu, r float32, pg []float64, over bool) {
 	smp, g := ng/groups, ng%groups
 	var sumD, sumDX float64
 	for cc := 0; cc < cg; cc++ {
-		chn := g*cg + cc
-		var sg, sb float64
-		for i := cc * hw; i < (cc+1)*hw; i++ {
-			xhat := (x[i] - mu) * r
-			sg += float64(dy[i] * xhat)
-			sb += float64(dy[i])
-			dxh := float64(dy[i] * gd[chn])
-			sumD += dxh
-			sumDX += dxh * float64(xhat)
+		chn, lo, hi := g*cg+cc, cc*hw, (cc+1)*hw
+		var p, yv, d []float32
+		if pre != nil {
+			p, yv, d = pre[lo:hi], y[lo:hi], dpre[lo:hi]
 		}
+		sb, sg := vec.GroupNormGradSums(d, dy[lo:hi], p, yv, x[lo:hi], mu, r)
 		pg[2*(smp*ch+chn)] += sg
 		pg[2*(smp*ch+chn)+1] += sb
+		sumD += float64(gd[chn]) * sb
+		sumDX += float64(gd[chn]) * sg
 	}
 	cnt := float64(cg * hw)
 	mD, mDX := float32(sumD/cnt), float32(sumDX/cnt)
+	src := dy
+	if pre != nil {
+		src = dpre
+	}
 	for cc := 0; cc < cg; cc++ {
-		chn := g*cg + cc
-		for i := cc * hw; i < (cc+1)*hw; i++ {
-			xhat := (x[i] - mu) * r
-			d := r * (dy[i]*gd[chn] - mD - xhat*mDX)
-			if !over {
-				d += dx[i]
-			}
-			dx[i] = d
-		}
+		chn, lo, hi := g*cg+cc, cc*hw, (cc+1)*hw
+		vec.GroupNormGradApply(dx[lo:hi], src[lo:hi], x[lo:hi], mu, r, r*gd[chn], -r*mDX, -r*mD, !over)
 	}
 }
 

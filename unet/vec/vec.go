@@ -209,3 +209,75 @@ func Expf(x float32) float32 {
 
 // SiLU is x·σ(x) = x / (1 + e^−x).
 func SiLU(x float32) float32 { return x / (1 + Expf(-x)) }
+
+// GroupNormGradSums is the first pass of a GroupNorm backward over one
+// channel of one sample, whose inputs x were normalised as x̂ = (x − mu)·r.
+// With pre non-nil the GroupNorm was followed by a SiLU, y = SiLU(pre),
+// and g is the gradient of y: it writes d[i] = g[i]·SiLU′(pre[i]) (from
+// y/pre, as package cpu's SiLUBackward) and sums d. With pre nil, g is
+// the GroupNorm's output gradient itself and d is not touched. It returns
+// Σ d[i] and Σ d[i]·x̂[i]: dβ and dγ of the channel, and what the input
+// gradient's group means are made of. The sums are float64, kept in lanes
+// by the vector code; each d[i] is the same bits in either code.
+func GroupNormGradSums(d, g, pre, y, x []float32, mu, r float32) (sd, sdx float64) {
+	n := len(x)
+	silu := pre != nil
+	if len(g) < n || silu && (len(d) < n || len(pre) < n || len(y) < n) {
+		panic("vec: GroupNormGradSums: short slices")
+	}
+	done := 0
+	if useAVX2 && n >= 8 {
+		done = n &^ 7
+		dp, pp, yp := &g[0], &g[0], &g[0]
+		if silu {
+			dp, pp, yp = &d[0], &pre[0], &y[0]
+		}
+		sd, sdx = gnSumsAVX2(dp, &g[0], pp, yp, &x[0], done, mu, r, silu)
+	}
+	for i := done; i < n; i++ {
+		v := g[i]
+		if silu {
+			v *= SiLUPrime(pre[i], y[i])
+			d[i] = v
+		}
+		xhat := (x[i] - mu) * r
+		sd += float64(v)
+		sdx += float64(v * xhat)
+	}
+	return sd, sdx
+}
+
+// SiLUPrime is SiLU′(x) from x and y = SiLU(x): s + y·(1 − s) for the
+// logistic s = y/x (½ at 0), each step rounded to float32 as the vector
+// code rounds it.
+func SiLUPrime(x, y float32) float32 {
+	s := float32(0.5)
+	if x != 0 {
+		s = y / x
+	}
+	return s + float32(y*(1-s))
+}
+
+// GroupNormGradApply is the second pass of a GroupNorm backward over one
+// channel: dst[i] = a·d[i] + (b·x̂[i] + c) with x̂ = (x[i] − mu)·r, added to
+// dst[i] if add. Every element gets the same bits in the vector code and
+// the Go tail: no step is fused.
+func GroupNormGradApply(dst, d, x []float32, mu, r, a, b, c float32, add bool) {
+	n := len(x)
+	if len(dst) < n || len(d) < n {
+		panic("vec: GroupNormGradApply: short slices")
+	}
+	done := 0
+	if useAVX2 && n >= 8 {
+		done = n &^ 7
+		gnApplyAVX2(&dst[0], &d[0], &x[0], done, mu, r, a, b, c, add)
+	}
+	for i := done; i < n; i++ {
+		xhat := (x[i] - mu) * r
+		v := float32(a*d[i]) + (float32(b*xhat) + c)
+		if add {
+			v += dst[i]
+		}
+		dst[i] = v
+	}
+}

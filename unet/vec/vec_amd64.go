@@ -31,3 +31,9 @@ func sumSqDevAVX2(x *float32, n int, mean float32) float64
 
 //go:noescape
 func gatherT16AVX(dst *float32, src *float32, offs *int, n int)
+
+//go:noescape
+func gnSumsAVX2(d, dy, pre, y, x *float32, n int, mu, r float32, silu bool) (sd, sdx float64)
+
+//go:noescape
+func gnApplyAVX2(dst, d, x *float32, n int, mu, r, a, b, c float32, add bool)

@@ -362,3 +362,115 @@ gthalf:
 	VZEROUPPER
 gtdone:
 	RET
+
+// func gnSumsAVX2(d, dy, pre, y, x *float32, n int, mu, r float32, silu bool) (sd, sdx float64)
+// n is a multiple of 8. With silu, d[i] = dy[i]·(s + y[i]·(1 − s)) for
+// s = y[i]/pre[i] (½ where pre[i] is 0), else d is dy and is not written.
+// Returns Σ d[i] and Σ d[i]·((x[i] − mu)·r), each in two float64
+// accumulators of four lanes; the float32 steps are those of the Go tail.
+TEXT ·gnSumsAVX2(SB), NOSPLIT, $0-80
+	MOVQ d+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ pre+16(FP), R8
+	MOVQ y+24(FP), R9
+	MOVQ x+32(FP), R10
+	MOVQ n+40(FP), CX
+	VBROADCASTSS mu+48(FP), Y10
+	VBROADCASTSS r+52(FP), Y11
+	VBROADCASTSS expc<>+32(SB), Y12 // ½
+	VBROADCASTSS expc<>+36(SB), Y13 // 1
+	MOVB silu+56(FP), AL
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPS Y9, Y9, Y9
+gnsloop:
+	TESTB AL, AL
+	JZ    gnsplain
+	VMOVUPS (R8), Y4         // pre
+	VMOVUPS (R9), Y5         // y
+	VDIVPS Y4, Y5, Y6        // s = y / pre
+	VCMPPS $0, Y9, Y4, Y7    // pre == 0
+	VBLENDVPS Y7, Y12, Y6, Y6
+	VSUBPS Y6, Y13, Y8       // 1 − s
+	VMULPS Y8, Y5, Y8        // y·(1 − s)
+	VADDPS Y8, Y6, Y6        // SiLU′
+	VMOVUPS (SI), Y7
+	VMULPS Y6, Y7, Y6        // d = dy·SiLU′
+	VMOVUPS Y6, (DI)
+	JMP   gnssums
+gnsplain:
+	VMOVUPS (SI), Y6
+gnssums:
+	VMOVUPS (R10), Y4
+	VSUBPS Y10, Y4, Y4       // x − mu
+	VMULPS Y11, Y4, Y4       // x̂
+	VMULPS Y4, Y6, Y4        // d·x̂
+	VCVTPS2PD X6, Y5
+	VADDPD Y5, Y0, Y0
+	VEXTRACTF128 $1, Y6, X6
+	VCVTPS2PD X6, Y6
+	VADDPD Y6, Y1, Y1
+	VCVTPS2PD X4, Y5
+	VADDPD Y5, Y2, Y2
+	VEXTRACTF128 $1, Y4, X4
+	VCVTPS2PD X4, Y4
+	VADDPD Y4, Y3, Y3
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	SUBQ $8, CX
+	JNZ  gnsloop
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	MOVSD X0, sd+64(FP)
+	VADDPD Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPD X3, X2, X2
+	VHADDPD X2, X2, X2
+	MOVSD X2, sdx+72(FP)
+	VZEROUPPER
+	RET
+
+// func gnApplyAVX2(dst, d, x *float32, n int, mu, r, a, b, c float32, add bool)
+// n is a multiple of 8. dst[i] = a·d[i] + (b·x̂ + c) for x̂ = (x[i] − mu)·r,
+// plus dst[i] first if add; no fused multiply-adds, so that the Go tail
+// gives the same bits.
+TEXT ·gnApplyAVX2(SB), NOSPLIT, $0-53
+	MOVQ dst+0(FP), DI
+	MOVQ d+8(FP), SI
+	MOVQ x+16(FP), R10
+	MOVQ n+24(FP), CX
+	VBROADCASTSS mu+32(FP), Y10
+	VBROADCASTSS r+36(FP), Y11
+	VBROADCASTSS a+40(FP), Y12
+	VBROADCASTSS b+44(FP), Y13
+	VBROADCASTSS c+48(FP), Y14
+	MOVB add+52(FP), AL
+gnaloop:
+	VMOVUPS (R10), Y4
+	VSUBPS Y10, Y4, Y4       // x − mu
+	VMULPS Y11, Y4, Y4       // x̂
+	VMULPS Y13, Y4, Y4       // b·x̂
+	VADDPS Y14, Y4, Y4       // + c
+	VMOVUPS (SI), Y5
+	VMULPS Y12, Y5, Y5       // a·d
+	VADDPS Y4, Y5, Y5
+	TESTB AL, AL
+	JZ    gnastore
+	VMOVUPS (DI), Y6
+	VADDPS Y6, Y5, Y5        // dst + v, as the Go tail adds
+gnastore:
+	VMOVUPS Y5, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R10
+	SUBQ $8, CX
+	JNZ  gnaloop
+	VZEROUPPER
+	RET

@@ -20,3 +20,9 @@ func sumAVX2(x *float32, n int) float64                    { panic("unreachable"
 func sumSqDevAVX2(x *float32, n int, mean float32) float64 { panic("unreachable") }
 
 func gatherT16AVX(dst *float32, src *float32, offs *int, n int) { panic("unreachable") }
+
+func gnSumsAVX2(d, dy, pre, y, x *float32, n int, mu, r float32, silu bool) (sd, sdx float64) {
+	panic("unreachable")
+}
+
+func gnApplyAVX2(dst, d, x *float32, n int, mu, r, a, b, c float32, add bool) { panic("unreachable") }

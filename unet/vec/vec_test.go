@@ -173,3 +173,89 @@ func TestGatherT16(t *testing.T) {
 		r.GatherT16(make([]float32, 16*400), src, 0, 400)
 	}()
 }
+
+// TestGroupNormGrad holds the two passes of GroupNorm's backward to a
+// float64 evaluation of the same formulas, with and without the SiLU, and
+// each element of d and dst to the Go tail's bits wherever it lies.
+func TestGroupNormGrad(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 7, 8, 9, 49, 196, 785} {
+		g, pre, y, x, dst := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range x {
+			g[i] = float32(r.NormFloat64())
+			pre[i] = float32(r.NormFloat64() * 3)
+			if i%5 == 0 {
+				pre[i] = 0 // SiLU′(0) = ½ without dividing by zero
+			}
+			y[i] = SiLU(pre[i])
+			x[i] = float32(4 + r.NormFloat64()*2)
+			dst[i] = float32(r.NormFloat64())
+		}
+		const mu, rs = 3.9, 0.52
+		for _, silu := range []bool{false, true} {
+			d := make([]float32, n)
+			var p []float32
+			if silu {
+				p = pre
+			}
+			sd, sdx := GroupNormGradSums(d, g, p, y, x, mu, rs)
+			var wd, wdx float64
+			for i := range x {
+				v := float64(g[i])
+				if silu {
+					s := 0.5
+					if pre[i] != 0 {
+						s = float64(y[i]) / float64(pre[i])
+					}
+					v *= s + float64(y[i])*(1-s)
+					if diff := math.Abs(float64(d[i]) - v); diff > 1e-6*math.Max(1, math.Abs(v)) {
+						t.Fatalf("n=%d: d[%d] = %v, want %v", n, i, d[i], v)
+					}
+				}
+				wd += v
+				wdx += v * (float64(x[i]) - mu) * rs
+			}
+			if math.Abs(sd-wd) > 1e-5*(1+math.Abs(wd)) || math.Abs(sdx-wdx) > 1e-5*(1+math.Abs(wdx)) {
+				t.Fatalf("n=%d silu=%v: sums %v %v, want %v %v", n, silu, sd, sdx, wd, wdx)
+			}
+		}
+		for _, add := range []bool{false, true} {
+			out := append([]float32(nil), dst...)
+			GroupNormGradApply(out, g, x, mu, rs, 0.8, -0.3, 0.05, add)
+			for i := range x {
+				want := 0.8*float64(g[i]) - 0.3*(float64(x[i])-mu)*rs + 0.05
+				if add {
+					want += float64(dst[i])
+				}
+				if diff := math.Abs(float64(out[i]) - want); diff > 1e-5*math.Max(1, math.Abs(want)) {
+					t.Fatalf("n=%d add=%v: dst[%d] = %v, want %v", n, add, i, out[i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestGroupNormGradPositionIndependent: d and dst are the same bits for
+// an element wherever the slice starts, vector body or Go tail.
+func TestGroupNormGradPositionIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const n = 41
+	g, pre, y, x := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range x {
+		g[i], pre[i], x[i] = float32(r.NormFloat64()), float32(r.NormFloat64()*3), float32(r.NormFloat64())
+		y[i] = SiLU(pre[i])
+	}
+	wholeD, wholeA := make([]float32, n), make([]float32, n)
+	GroupNormGradSums(wholeD, g, pre, y, x, 0.1, 1.3)
+	GroupNormGradApply(wholeA, g, x, 0.1, 1.3, 0.7, 0.2, -0.1, false)
+	for lo := 0; lo < n; lo++ {
+		d, a := make([]float32, n-lo), make([]float32, n-lo)
+		GroupNormGradSums(d, g[lo:], pre[lo:], y[lo:], x[lo:], 0.1, 1.3)
+		GroupNormGradApply(a, g[lo:], x[lo:], 0.1, 1.3, 0.7, 0.2, -0.1, false)
+		for i := range d {
+			if math.Float32bits(d[i]) != math.Float32bits(wholeD[lo+i]) || math.Float32bits(a[i]) != math.Float32bits(wholeA[lo+i]) {
+				t.Fatalf("element %d differs when the slice starts at %d", lo+i, lo)
+			}
+		}
+	}
+}
