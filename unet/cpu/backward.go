@@ -120,12 +120,17 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 		}
 	}
 	if transposed {
-		flipped := c.flippedWeights(w.(*Tensor), ci, co, kh, fast)
 		flipPad := backend.Padding{Top: kh - 1 - pad.Top, Left: kw - 1 - pad.Left, Bottom: kh - 1 - pad.Bottom, Right: kw - 1 - pad.Right}
 		var zeros []float32 // the product starts from zero, not from dx
 		if over {
 			zeros = make([]float32, ci)
 		}
+		if winogradFits(kh, co, ci, ho, wo, flipPad) {
+			u := c.winogradWeights(w.(*Tensor), true, fast)
+			c.winogradConv(fast, u, dxd, ci, dyd, n, co, ho, wo, zeros)
+			return
+		}
+		flipped := c.flippedWeights(w.(*Tensor), ci, co, kh, fast)
 		c.gridConv(fast, flipped, dxd, ci, dyd, n, co, ho, wo, kh, flipPad, zeros)
 	}
 }

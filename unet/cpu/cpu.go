@@ -66,9 +66,12 @@ type Backend struct {
 	trainCol []float32
 	dyPacked [gradSlots]sgemm.PackedA // each weight-gradient slot's packed dY
 	flipped  map[*Tensor]packedWeights
-	// Each core's padded input and grid-shaped output for gridConv,
-	// guarded by mu.
+	// Each core's padded input and grid-shaped output for gridConv, and
+	// its buffers and the transformed kernels for winogradConv, guarded by
+	// mu.
 	grids []gridScratch
+	winos []winoScratch
+	wino  map[winoKey]*winoWeights
 }
 
 type packedWeights struct {
@@ -153,6 +156,13 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 	k, p := ci*kh*kw, ho*wo
 	xd, wdat, dd, bd := data(x), data(w), data(dst), data(bias)
 	impl, fast := c.blas.(sgemm.Implementation)
+	if fast && stride == 1 && winogradFits(kh, ci, co, h, wd, pad) && kw == kh {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		u := c.winogradWeights(w.(*Tensor), false, impl)
+		c.winogradConv(impl, u, dd, co, xd, n, ci, h, wd, bd)
+		return
+	}
 	if fast && stride == 1 && kh == kw {
 		pa := c.packedA(w.(*Tensor), impl, co, k)
 		c.mu.Lock()

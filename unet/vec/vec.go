@@ -281,3 +281,83 @@ func GroupNormGradApply(dst, d, x []float32, mu, r, a, b, c float32, add bool) {
 		dst[i] = v
 	}
 }
+
+// WinogradInput writes the Winograd F(2×2, 3×3) input transform Bᵀ·d·B of
+// th rows of tw8 tiles (tw8 a multiple of 8) of one zero-padded plane p
+// with rows of wp floats: tile (ty, tx) is the 4×4 patch at rows 2ty…2ty+3
+// and columns 2tx…2tx+3, and its value ξ = 4i + j goes to
+// v[ξ·stride + ty·tw8 + tx]. p must hold 2·th + 2 rows of wp ≥ 2·tw8 + 2.
+// With Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1] every step is an exact
+// add or subtract; the vector code makes the same steps in the same order
+// as the Go code, so both give the same bits.
+func WinogradInput(v []float32, stride int, p []float32, wp, th, tw8 int) {
+	if th <= 0 || tw8 <= 0 {
+		return
+	}
+	if tw8%8 != 0 || wp < 2*tw8+2 || len(p) < (2*th+1)*wp+2*tw8+2 || stride < th*tw8 || len(v) < 15*stride+th*tw8 {
+		panic("vec: WinogradInput: bad sizes")
+	}
+	if useAVX2 {
+		winoInAVX2(&v[0], stride, &p[0], wp, th, tw8/8)
+		return
+	}
+	winoInGo(v, stride, p, wp, th, tw8)
+}
+
+func winoInGo(v []float32, stride int, p []float32, wp, th, tw8 int) {
+	var e [4][4]float32
+	for ty := 0; ty < th; ty++ {
+		for tx := 0; tx < tw8; tx++ {
+			for i := range 4 {
+				d := p[(2*ty+i)*wp+2*tx:][:4]
+				e[i] = [4]float32{d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]}
+			}
+			t := ty*tw8 + tx
+			for j := range 4 {
+				v[(0+j)*stride+t] = e[0][j] - e[2][j]
+				v[(4+j)*stride+t] = e[1][j] + e[2][j]
+				v[(8+j)*stride+t] = e[2][j] - e[1][j]
+				v[(12+j)*stride+t] = e[1][j] - e[3][j]
+			}
+		}
+	}
+}
+
+// WinogradOutput writes the Winograd F(2×2, 3×3) output transform
+// Aᵀ·m·A + bias of th rows of tw8 tiles (tw8 a multiple of 8): value ξ of
+// tile t = ty·tw8 + tx is m[ξ·stride + t], and its 2×2 result goes to out
+// rows 2ty and 2ty+1 (rows of wo ≥ 2·tw8 floats), columns 2tx and 2tx+1.
+// With Aᵀ = [1 1 1 0; 0 1 −1 −1] it is adds and subtracts in a fixed order,
+// the same in the vector and the Go code.
+func WinogradOutput(out []float32, wo int, m []float32, stride int, th, tw8 int, bias float32) {
+	if th <= 0 || tw8 <= 0 {
+		return
+	}
+	if tw8%8 != 0 || wo < 2*tw8 || len(out) < (2*th-1)*wo+2*tw8 || stride < th*tw8 || len(m) < 15*stride+th*tw8 {
+		panic("vec: WinogradOutput: bad sizes")
+	}
+	if useAVX2 {
+		winoOutAVX2(&out[0], wo, &m[0], stride, th, tw8/8, bias)
+		return
+	}
+	winoOutGo(out, wo, m, stride, th, tw8, bias)
+}
+
+func winoOutGo(out []float32, wo int, m []float32, stride int, th, tw8 int, bias float32) {
+	for ty := 0; ty < th; ty++ {
+		for tx := 0; tx < tw8; tx++ {
+			t := ty*tw8 + tx
+			var s0, s1 [4]float32
+			for j := range 4 {
+				m0, m1, m2, m3 := m[j*stride+t], m[(4+j)*stride+t], m[(8+j)*stride+t], m[(12+j)*stride+t]
+				s0[j] = m0 + m1 + m2
+				s1[j] = m1 - m2 - m3
+			}
+			r0, r1 := out[2*ty*wo+2*tx:], out[(2*ty+1)*wo+2*tx:]
+			r0[0] = s0[0] + s0[1] + s0[2] + bias
+			r0[1] = s0[1] - s0[2] - s0[3] + bias
+			r1[0] = s1[0] + s1[1] + s1[2] + bias
+			r1[1] = s1[1] - s1[2] - s1[3] + bias
+		}
+	}
+}

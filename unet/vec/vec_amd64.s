@@ -474,3 +474,222 @@ gnastore:
 	JNZ  gnaloop
 	VZEROUPPER
 	RET
+
+// WROW loads row r of eight 4×4 tiles (sixteen floats from base, and the
+// sixteen from base+8 bytes), splits them into the tiles' columns j = 0…3
+// (even and odd floats) and applies B on the right: e0 = d0 − d2,
+// e1 = d1 + d2, e2 = d2 − d1, e3 = d1 − d3, into e0, e1, e2, e3; t is
+// scratch.
+#define WROW(base, e0, e1, e2, e3, t) \
+	VMOVUPS 0(base), e0 \
+	VMOVUPS 32(base), e1 \
+	VSHUFPS $0x88, e1, e0, t \
+	VSHUFPS $0xDD, e1, e0, e1 \
+	VPERMPD $0xD8, t, e0 \
+	VPERMPD $0xD8, e1, e1 \
+	VMOVUPS 8(base), e2 \
+	VMOVUPS 40(base), e3 \
+	VSHUFPS $0x88, e3, e2, t \
+	VSHUFPS $0xDD, e3, e2, e3 \
+	VPERMPD $0xD8, t, e2 \
+	VPERMPD $0xD8, e3, e3 \
+	VSUBPS e2, e0, e0 \
+	VSUBPS e3, e1, e3 \
+	VSUBPS e1, e2, t \
+	VADDPS e2, e1, e1 \
+	VMOVAPS t, e2
+
+// func winoInAVX2(v *float32, stride int, p *float32, wp, th, groups int)
+// The Winograd F(2×2, 3×3) input transform Bᵀ·d·B of th rows of groups×8
+// tiles of one padded plane p (row stride wp floats): tile (ty, tx) is rows
+// 2ty…2ty+3, columns 2tx…2tx+3, and its value ξ goes to
+// v[ξ·stride + ty·8·groups + tx]. The same steps, in the same order, as
+// winoInGo.
+TEXT ·winoInAVX2(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ stride+8(FP), R12
+	SHLQ $2, R12
+	MOVQ p+16(FP), SI
+	MOVQ wp+24(FP), R8
+	SHLQ $2, R8
+	MOVQ th+32(FP), R9
+	MOVQ groups+40(FP), R10
+	TESTQ R9, R9
+	JZ    wido
+	TESTQ R10, R10
+	JZ    wido
+wirow:
+	MOVQ SI, BX
+	MOVQ R10, CX
+wigroup:
+	LEAQ (BX)(R8*1), R11
+	LEAQ (R11)(R8*1), R13
+	LEAQ (R13)(R8*1), AX
+	WROW(BX, Y0, Y1, Y2, Y3, Y12)
+	WROW(R11, Y4, Y5, Y6, Y7, Y12)
+	WROW(R13, Y8, Y9, Y10, Y11, Y12)
+	MOVQ DI, DX
+	VSUBPS Y8, Y0, Y0        // row 0: e0 − e2
+	VSUBPS Y9, Y1, Y1
+	VSUBPS Y10, Y2, Y2
+	VSUBPS Y11, Y3, Y3
+	VMOVUPS Y0, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y3, (DX)
+	ADDQ R12, DX
+	VADDPS Y8, Y4, Y0        // row 1: e1 + e2
+	VADDPS Y9, Y5, Y1
+	VADDPS Y10, Y6, Y2
+	VADDPS Y11, Y7, Y3
+	VMOVUPS Y0, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y3, (DX)
+	ADDQ R12, DX
+	VSUBPS Y4, Y8, Y8        // row 2: e2 − e1
+	VSUBPS Y5, Y9, Y9
+	VSUBPS Y6, Y10, Y10
+	VSUBPS Y7, Y11, Y11
+	VMOVUPS Y8, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y9, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y10, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y11, (DX)
+	ADDQ R12, DX
+	WROW(AX, Y0, Y1, Y2, Y3, Y12)
+	VSUBPS Y0, Y4, Y0        // row 3: e1 − e3
+	VSUBPS Y1, Y5, Y1
+	VSUBPS Y2, Y6, Y2
+	VSUBPS Y3, Y7, Y3
+	VMOVUPS Y0, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y3, (DX)
+	ADDQ $32, DI
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  wigroup
+	LEAQ (SI)(R8*2), SI
+	DECQ R9
+	JNZ  wirow
+	VZEROUPPER
+wido:
+	RET
+
+// func winoOutAVX2(out *float32, wo int, m *float32, stride int, th, groups int, bias float32)
+// The Winograd F(2×2, 3×3) output transform Aᵀ·m·A + bias of th rows of
+// groups×8 tiles: value ξ of tile t = ty·8·groups + tx is m[ξ·stride + t],
+// and its 2×2 result goes to out rows 2ty and 2ty+1 (row stride wo floats),
+// columns 2tx and 2tx+1. The same steps, in the same order, as winoOutGo.
+TEXT ·winoOutAVX2(SB), NOSPLIT, $0-52
+	MOVQ out+0(FP), DI
+	MOVQ wo+8(FP), R8
+	SHLQ $2, R8
+	MOVQ m+16(FP), SI
+	MOVQ stride+24(FP), R12
+	SHLQ $2, R12
+	MOVQ th+32(FP), R9
+	MOVQ groups+40(FP), R10
+	VBROADCASTSS bias+48(FP), Y15
+	TESTQ R9, R9
+	JZ    wodo
+	TESTQ R10, R10
+	JZ    wodo
+worow:
+	MOVQ DI, BX
+	MOVQ R10, CX
+wogroup:
+	MOVQ SI, DX
+	VMOVUPS (DX), Y0
+	ADDQ R12, DX
+	VMOVUPS (DX), Y1
+	ADDQ R12, DX
+	VMOVUPS (DX), Y2
+	ADDQ R12, DX
+	VMOVUPS (DX), Y3
+	ADDQ R12, DX
+	VMOVUPS (DX), Y4
+	ADDQ R12, DX
+	VMOVUPS (DX), Y5
+	ADDQ R12, DX
+	VMOVUPS (DX), Y6
+	ADDQ R12, DX
+	VMOVUPS (DX), Y7
+	ADDQ R12, DX
+	VMOVUPS (DX), Y8
+	ADDQ R12, DX
+	VMOVUPS (DX), Y9
+	ADDQ R12, DX
+	VMOVUPS (DX), Y10
+	ADDQ R12, DX
+	VMOVUPS (DX), Y11
+	ADDQ R12, DX
+	VADDPS Y4, Y0, Y0        // s0 = (m0 + m1) + m2
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS Y8, Y0, Y0
+	VADDPS Y9, Y1, Y1
+	VADDPS Y10, Y2, Y2
+	VADDPS Y11, Y3, Y3
+	VSUBPS Y8, Y4, Y4        // s1 = (m1 − m2) − m3
+	VSUBPS Y9, Y5, Y5
+	VSUBPS Y10, Y6, Y6
+	VSUBPS Y11, Y7, Y7
+	VMOVUPS (DX), Y8
+	ADDQ R12, DX
+	VMOVUPS (DX), Y9
+	ADDQ R12, DX
+	VMOVUPS (DX), Y10
+	ADDQ R12, DX
+	VMOVUPS (DX), Y11
+	VSUBPS Y8, Y4, Y4
+	VSUBPS Y9, Y5, Y5
+	VSUBPS Y10, Y6, Y6
+	VSUBPS Y11, Y7, Y7
+	VADDPS Y1, Y0, Y8        // y00 = ((s0₀ + s0₁) + s0₂) + bias
+	VADDPS Y2, Y8, Y8
+	VADDPS Y15, Y8, Y8
+	VSUBPS Y2, Y1, Y9        // y01 = ((s0₁ − s0₂) − s0₃) + bias
+	VSUBPS Y3, Y9, Y9
+	VADDPS Y15, Y9, Y9
+	VADDPS Y5, Y4, Y10       // y10, y11 the same from s1
+	VADDPS Y6, Y10, Y10
+	VADDPS Y15, Y10, Y10
+	VSUBPS Y6, Y5, Y11
+	VSUBPS Y7, Y11, Y11
+	VADDPS Y15, Y11, Y11
+	VUNPCKLPS Y9, Y8, Y0     // interleave y00, y01 into row 2ty
+	VUNPCKHPS Y9, Y8, Y1
+	VPERM2F128 $0x20, Y1, Y0, Y2
+	VPERM2F128 $0x31, Y1, Y0, Y3
+	VMOVUPS Y2, (BX)
+	VMOVUPS Y3, 32(BX)
+	VUNPCKLPS Y11, Y10, Y0   // and y10, y11 into row 2ty+1
+	VUNPCKHPS Y11, Y10, Y1
+	VPERM2F128 $0x20, Y1, Y0, Y2
+	VPERM2F128 $0x31, Y1, Y0, Y3
+	VMOVUPS Y2, (BX)(R8*1)
+	VMOVUPS Y3, 32(BX)(R8*1)
+	ADDQ $32, SI
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  wogroup
+	LEAQ (DI)(R8*2), DI
+	DECQ R9
+	JNZ  worow
+	VZEROUPPER
+wodo:
+	RET

@@ -26,3 +26,9 @@ func gnSumsAVX2(d, dy, pre, y, x *float32, n int, mu, r float32, silu bool) (sd,
 }
 
 func gnApplyAVX2(dst, d, x *float32, n int, mu, r, a, b, c float32, add bool) { panic("unreachable") }
+
+func winoInAVX2(v *float32, stride int, p *float32, wp, th, groups int) { panic("unreachable") }
+
+func winoOutAVX2(out *float32, wo int, m *float32, stride int, th, groups int, bias float32) {
+	panic("unreachable")
+}

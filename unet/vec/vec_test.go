@@ -259,3 +259,69 @@ func TestGroupNormGradPositionIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradTransforms holds the two transforms to the 4×4 matrix
+// products they stand for, evaluated in float64, and the vector code to
+// the Go code's bits.
+func TestWinogradTransforms(t *testing.T) {
+	bt := [4][4]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	at := [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, sz := range [][2]int{{1, 8}, {3, 8}, {2, 16}, {7, 24}} {
+		th, tw8 := sz[0], sz[1]
+		wp := 2*tw8 + 2 + r.IntN(3)
+		p := make([]float32, (2*th+2)*wp)
+		for i := range p {
+			p[i] = float32(r.NormFloat64())
+		}
+		stride := th*tw8 + r.IntN(5)
+		v, vGo := make([]float32, 16*stride), make([]float32, 16*stride)
+		WinogradInput(v, stride, p, wp, th, tw8)
+		winoInGo(vGo, stride, p, wp, th, tw8)
+		wo := 2*tw8 + r.IntN(3)
+		out, outGo := make([]float32, 2*th*wo), make([]float32, 2*th*wo)
+		WinogradOutput(out, wo, v, stride, th, tw8, 0.25)
+		winoOutGo(outGo, wo, v, stride, th, tw8, 0.25)
+		for i := range v {
+			if math.Float32bits(v[i]) != math.Float32bits(vGo[i]) {
+				t.Fatalf("%v: input transform value %d: %v, Go code %v", sz, i, v[i], vGo[i])
+			}
+		}
+		for i := range out {
+			if math.Float32bits(out[i]) != math.Float32bits(outGo[i]) {
+				t.Fatalf("%v: output transform value %d: %v, Go code %v", sz, i, out[i], outGo[i])
+			}
+		}
+		for ty := 0; ty < th; ty++ {
+			for tx := 0; tx < tw8; tx++ {
+				tile := ty*tw8 + tx
+				var u [4][4]float64 // Bᵀ·d·B
+				for i := range 4 {
+					for j := range 4 {
+						for a := range 4 {
+							for b := range 4 {
+								u[i][j] += bt[i][a] * float64(p[(2*ty+a)*wp+2*tx+b]) * bt[j][b]
+							}
+						}
+						if got := float64(v[(4*i+j)*stride+tile]); math.Abs(got-u[i][j]) > 1e-5 {
+							t.Fatalf("%v: tile (%d,%d) value (%d,%d): %v, want %v", sz, ty, tx, i, j, got, u[i][j])
+						}
+					}
+				}
+				for a := range 2 {
+					for b := range 2 {
+						want := 0.25
+						for i := range 4 {
+							for j := range 4 {
+								want += at[a][i] * float64(v[(4*i+j)*stride+tile]) * at[b][j]
+							}
+						}
+						if got := float64(out[(2*ty+a)*wo+2*tx+b]); math.Abs(got-want) > 1e-5 {
+							t.Fatalf("%v: tile (%d,%d) output (%d,%d): %v, want %v", sz, ty, tx, a, b, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
