@@ -170,9 +170,13 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 	plane := hp * wp
 	mr := impl.Kernel().MR
 	mrows := co + mr - 1 // the in-place product may write MR−1 rows past C
+	// The sixteen planes of V and of M lie a cache line more than their
+	// size apart: at a multiple of 4 KiB (ci·tiles often is) the transforms'
+	// sixteen streams would share one set of the L1 cache.
+	vs, ms := ci*tiles+16, mrows*tiles+16
 	s.p = grow(s.p, ci*plane)
-	s.v = grow(s.v, 16*ci*tiles)
-	s.m = grow(s.m, 16*mrows*tiles)
+	s.v = grow(s.v, 16*vs)
+	s.m = grow(s.m, 16*ms)
 	oh, ow := 2*th, 2*tw8
 	s.o = grow(s.o, co*oh*ow)
 	if cap(s.offs) < ci {
@@ -186,14 +190,14 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 		pad := backend.Padding{Top: 1, Left: 1, Bottom: hp - h - 1, Right: wp - w - 1}
 		padPlanes(s.p[lo*plane:hi*plane], x[lo*h*w:hi*h*w], hi-lo, h, w, hp, wp, pad)
 		for ch := lo; ch < hi; ch++ {
-			vec.WinogradInput(s.v[ch*tiles:], ci*tiles, s.p[ch*plane:(ch+1)*plane], wp, th, tw8)
+			vec.WinogradInput(s.v[ch*tiles:], vs, s.p[ch*plane:(ch+1)*plane], wp, th, tw8)
 		}
 	})
 	split(16, func(lo, hi int) {
 		for xi := lo; xi < hi; xi++ {
-			m := s.m[xi*mrows*tiles : (xi+1)*mrows*tiles]
+			m := s.m[xi*ms : xi*ms+mrows*tiles]
 			clear(m[:co*tiles])
-			impl.GemmIndirect(u.u[xi], tiles, s.v[xi*ci*tiles:(xi+1)*ci*tiles], offs, m, tiles)
+			impl.GemmIndirect(u.u[xi], tiles, s.v[xi*vs:xi*vs+ci*tiles], offs, m, tiles)
 		}
 	})
 	split(co, func(lo, hi int) {
@@ -203,7 +207,7 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 				b = bias[o]
 			}
 			grid := s.o[o*oh*ow : (o+1)*oh*ow]
-			vec.WinogradOutput(grid, ow, s.m[o*tiles:], mrows*tiles, th, tw8, b)
+			vec.WinogradOutput(grid, ow, s.m[o*tiles:], ms, th, tw8, b)
 			dst := out[o*h*w : (o+1)*h*w]
 			for y := 0; y < h; y++ {
 				row := dst[y*w : (y+1)*w]

@@ -286,7 +286,10 @@ func GroupNormGradApply(dst, d, x []float32, mu, r, a, b, c float32, add bool) {
 // th rows of tw8 tiles (tw8 a multiple of 8) of one zero-padded plane p
 // with rows of wp floats: tile (ty, tx) is the 4×4 patch at rows 2ty…2ty+3
 // and columns 2tx…2tx+3, and its value ξ = 4i + j goes to
-// v[ξ·stride + ty·tw8 + tx]. p must hold 2·th + 2 rows of wp ≥ 2·tw8 + 2.
+// v[ξ·stride + ty·tw8 + WinogradLane(tx)]: within each group of eight the
+// tiles lie in the order the vector code's in-lane shuffles leave them
+// (the products do not care, and WinogradOutput puts them back). p must
+// hold 2·th + 2 rows of wp ≥ 2·tw8 + 2.
 // With Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1] every step is an exact
 // add or subtract; the vector code makes the same steps in the same order
 // as the Go code, so both give the same bits.
@@ -312,7 +315,7 @@ func winoInGo(v []float32, stride int, p []float32, wp, th, tw8 int) {
 				d := p[(2*ty+i)*wp+2*tx:][:4]
 				e[i] = [4]float32{d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]}
 			}
-			t := ty*tw8 + tx
+			t := ty*tw8 + WinogradLane(tx)
 			for j := range 4 {
 				v[(0+j)*stride+t] = e[0][j] - e[2][j]
 				v[(4+j)*stride+t] = e[1][j] + e[2][j]
@@ -325,7 +328,8 @@ func winoInGo(v []float32, stride int, p []float32, wp, th, tw8 int) {
 
 // WinogradOutput writes the Winograd F(2×2, 3×3) output transform
 // Aᵀ·m·A + bias of th rows of tw8 tiles (tw8 a multiple of 8): value ξ of
-// tile t = ty·tw8 + tx is m[ξ·stride + t], and its 2×2 result goes to out
+// tile (ty, tx) is m[ξ·stride + ty·tw8 + WinogradLane(tx)], as
+// WinogradInput leaves it, and its 2×2 result goes to out
 // rows 2ty and 2ty+1 (rows of wo ≥ 2·tw8 floats), columns 2tx and 2tx+1.
 // With Aᵀ = [1 1 1 0; 0 1 −1 −1] it is adds and subtracts in a fixed order,
 // the same in the vector and the Go code.
@@ -346,7 +350,7 @@ func WinogradOutput(out []float32, wo int, m []float32, stride int, th, tw8 int,
 func winoOutGo(out []float32, wo int, m []float32, stride int, th, tw8 int, bias float32) {
 	for ty := 0; ty < th; ty++ {
 		for tx := 0; tx < tw8; tx++ {
-			t := ty*tw8 + tx
+			t := ty*tw8 + WinogradLane(tx)
 			var s0, s1 [4]float32
 			for j := range 4 {
 				m0, m1, m2, m3 := m[j*stride+t], m[(4+j)*stride+t], m[(8+j)*stride+t], m[(12+j)*stride+t]
@@ -360,4 +364,11 @@ func winoOutGo(out []float32, wo int, m []float32, stride int, th, tw8 int, bias
 			r1[1] = s1[1] - s1[2] - s1[3] + bias
 		}
 	}
+}
+
+// WinogradLane is where tile x of a row lies among the transformed tiles:
+// each group of eight in the order 0 1 4 5 2 3 6 7 (its own inverse), which
+// is what splitting even from odd floats within 128-bit lanes gives.
+func WinogradLane(x int) int {
+	return x&^7 | [8]int{0, 1, 4, 5, 2, 3, 6, 7}[x&7]
 }

@@ -477,22 +477,21 @@ gnastore:
 
 // WROW loads row r of eight 4×4 tiles (sixteen floats from base, and the
 // sixteen from base+8 bytes), splits them into the tiles' columns j = 0…3
-// (even and odd floats) and applies B on the right: e0 = d0 − d2,
-// e1 = d1 + d2, e2 = d2 − d1, e3 = d1 − d3, into e0, e1, e2, e3; t is
-// scratch.
+// (even and odd floats, VSHUFPS within 128-bit lanes: lane l holds tile
+// 0 1 4 5 2 3 6 7, which the output transform's unpacking undoes) and
+// applies B on the right: e0 = d0 − d2, e1 = d1 + d2, e2 = d2 − d1,
+// e3 = d1 − d3, into e0, e1, e2, e3; t is scratch.
 #define WROW(base, e0, e1, e2, e3, t) \
 	VMOVUPS 0(base), e0 \
 	VMOVUPS 32(base), e1 \
 	VSHUFPS $0x88, e1, e0, t \
 	VSHUFPS $0xDD, e1, e0, e1 \
-	VPERMPD $0xD8, t, e0 \
-	VPERMPD $0xD8, e1, e1 \
+	VMOVAPS t, e0 \
 	VMOVUPS 8(base), e2 \
 	VMOVUPS 40(base), e3 \
 	VSHUFPS $0x88, e3, e2, t \
 	VSHUFPS $0xDD, e3, e2, e3 \
-	VPERMPD $0xD8, t, e2 \
-	VPERMPD $0xD8, e3, e3 \
+	VMOVAPS t, e2 \
 	VSUBPS e2, e0, e0 \
 	VSUBPS e3, e1, e3 \
 	VSUBPS e1, e2, t \
@@ -590,7 +589,7 @@ wido:
 
 // func winoOutAVX2(out *float32, wo int, m *float32, stride int, th, groups int, bias float32)
 // The Winograd F(2×2, 3×3) output transform Aᵀ·m·A + bias of th rows of
-// groups×8 tiles: value ξ of tile t = ty·8·groups + tx is m[ξ·stride + t],
+// groups×8 tiles: value ξ of tile (ty, tx) is m[ξ·stride + ty·8·groups + lane(tx)],
 // and its 2×2 result goes to out rows 2ty and 2ty+1 (row stride wo floats),
 // columns 2tx and 2tx+1. The same steps, in the same order, as winoOutGo.
 TEXT ·winoOutAVX2(SB), NOSPLIT, $0-52
@@ -671,18 +670,14 @@ wogroup:
 	VSUBPS Y6, Y5, Y11
 	VSUBPS Y7, Y11, Y11
 	VADDPS Y15, Y11, Y11
-	VUNPCKLPS Y9, Y8, Y0     // interleave y00, y01 into row 2ty
-	VUNPCKHPS Y9, Y8, Y1
-	VPERM2F128 $0x20, Y1, Y0, Y2
-	VPERM2F128 $0x31, Y1, Y0, Y3
-	VMOVUPS Y2, (BX)
-	VMOVUPS Y3, 32(BX)
+	VUNPCKLPS Y9, Y8, Y0     // interleave y00, y01 into row 2ty: lanes
+	VUNPCKHPS Y9, Y8, Y1     // 0 1 4 5 are tiles 0–3, lanes 2 3 6 7 tiles 4–7
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
 	VUNPCKLPS Y11, Y10, Y0   // and y10, y11 into row 2ty+1
 	VUNPCKHPS Y11, Y10, Y1
-	VPERM2F128 $0x20, Y1, Y0, Y2
-	VPERM2F128 $0x31, Y1, Y0, Y3
-	VMOVUPS Y2, (BX)(R8*1)
-	VMOVUPS Y3, 32(BX)(R8*1)
+	VMOVUPS Y0, (BX)(R8*1)
+	VMOVUPS Y1, 32(BX)(R8*1)
 	ADDQ $32, SI
 	ADDQ $64, BX
 	DECQ CX

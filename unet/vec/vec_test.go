@@ -294,7 +294,7 @@ func TestWinogradTransforms(t *testing.T) {
 		}
 		for ty := 0; ty < th; ty++ {
 			for tx := 0; tx < tw8; tx++ {
-				tile := ty*tw8 + tx
+				tile := ty*tw8 + WinogradLane(tx)
 				var u [4][4]float64 // Bᵀ·d·B
 				for i := range 4 {
 					for j := range 4 {
