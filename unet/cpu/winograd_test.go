@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"gonum.org/v1/gonum/blas/gonum"
+
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -129,5 +131,82 @@ func TestWinogradWeightsFollowUpdates(t *testing.T) {
 	}
 	if c.winogradWeights(w, true, impl) == c.winogradWeights(w, false, impl) {
 		t.Fatal("the flipped kernel shares the forward kernel's transform")
+	}
+}
+
+// TestWinogradBackwardMatchesDirect runs Conv2DBackward on shapes whose
+// input gradient takes the Winograd path against the im2col path of
+// gonum's BLAS, and holds the gradients to the same bits on one, two and
+// three cores.
+func TestWinogradBackwardMatchesDirect(t *testing.T) {
+	pad1 := backend.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}
+	shapes := []struct{ n, ci, co, h, w int }{
+		{5, 16, 17, 15, 14},
+		{3, 20, 16, 6, 27},
+		{2, 32, 32, 14, 14},
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	fill := func(n int, scale float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64() * scale)
+		}
+		return v
+	}
+	for _, sh := range shapes {
+		name := fmt.Sprintf("%+v", sh)
+		if !winogradFits(3, sh.ci, sh.co, sh.h, sh.w, pad1) || !winogradFits(3, sh.co, sh.ci, sh.h, sh.w, pad1) {
+			t.Fatalf("%s: the shape should run as Winograd both ways", name)
+		}
+		x := fill(sh.n*sh.ci*sh.h*sh.w, 1)
+		w := fill(sh.co*sh.ci*9, 0.2)
+		dy := fill(sh.n*sh.co*sh.h*sh.w, 1)
+		dx0, dw0, db0 := fill(len(x), 1), fill(len(w), 1), fill(sh.co, 1) // gradients of other uses
+		run := func(b *Backend) (dx, dw, db []float32) {
+			dx, dw, db = append([]float32(nil), dx0...), append([]float32(nil), dw0...), append([]float32(nil), db0...)
+			ten := func(s backend.Shape, d []float32) *Tensor { return NewTensor(s, d) }
+			b.Conv2DBackward(ten(backend.Shape{sh.n, sh.ci, sh.h, sh.w}, dx), ten(backend.Shape{sh.co, sh.ci, 3, 3}, dw), ten(backend.Shape{sh.co, 1, 1, 1}, db),
+				ten(backend.Shape{sh.n, sh.co, sh.h, sh.w}, dy), ten(backend.Shape{sh.n, sh.ci, sh.h, sh.w}, x), ten(backend.Shape{sh.co, sh.ci, 3, 3}, w), 1, pad1)
+			return dx, dw, db
+		}
+		rdx, rdw, rdb := run(NewWithBLAS(gonum.Implementation{}))
+		var first [3][]float32
+		for _, workers := range []int{1, 2, 3} {
+			b := New()
+			b.workers = workers
+			dx, dw, db := run(b)
+			if first[0] == nil {
+				first = [3][]float32{dx, dw, db}
+				for i, pair := range [][2][]float32{{dx, rdx}, {dw, rdw}, {db, rdb}} {
+					// Relative to the gradient's RMS: a weight gradient
+					// sums thousands of products, and its small entries
+					// carry the rounding of its large ones.
+					var ss float64
+					for _, v := range pair[1] {
+						ss += float64(v) * float64(v)
+					}
+					scale := 1 + math.Sqrt(ss/float64(len(pair[1])))
+					worst := 0.0
+					for j := range pair[0] {
+						d := math.Abs(float64(pair[0][j]-pair[1][j])) / scale
+						if math.IsNaN(d) || d > worst {
+							worst = d
+						}
+					}
+					t.Logf("%s: %s max difference from im2col, relative to its RMS, %.3g", name, []string{"dx", "dw", "db"}[i], worst)
+					if !(worst < 2e-5) {
+						t.Fatalf("%s: %s differs from the im2col path by %.3g", name, []string{"dx", "dw", "db"}[i], worst)
+					}
+				}
+				continue
+			}
+			for i, got := range [][]float32{dx, dw, db} {
+				for j := range got {
+					if math.Float32bits(got[j]) != math.Float32bits(first[i][j]) {
+						t.Fatalf("%s: %s value %d differs on %d cores", name, []string{"dx", "dw", "db"}[i], j, workers)
+					}
+				}
+			}
+		}
 	}
 }
