@@ -63,6 +63,15 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	// columns straight from a padded copy of the input (gridWeightGrad),
 	// with no col matrix.
 	gridW := transposed
+	// Where the forward runs as Winograd, the weight gradient does too
+	// (when DotNT has vector code: its scalar loop would lose).
+	winoW := gridW && winogradFits(kh, ci, co, h, wd, pad) && sgemm.DotNTVector()
+	if winoW {
+		for q := range c.winoGrads[:slots] {
+			c.winoGrads[q].du = grow(c.winoGrads[q].du, 16*co*ci)
+			clear(c.winoGrads[q].du)
+		}
+	}
 	hp, wp := h+pad.Top+pad.Bottom, wd+pad.Left+pad.Right
 	gridLen := ci*hp*wp + kh + co*ho*wp
 	if gridW {
@@ -97,6 +106,9 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 				serial.Sgemm(blas.Trans, blas.NoTrans, k, p, co, 1, wdat, k, dys, p, dxBeta, dxs, p)
 				continue
 			}
+			if winoW {
+				continue // after the loop, for the slot's samples at once
+			}
 			if gridW {
 				gridWeightGrad(serial.(sgemm.Implementation), pw, dys, co, xin, ci, h, wd, kh, pad, grid, &c.dyPacked[q])
 				continue // dx after the loop, for all samples at once
@@ -109,7 +121,17 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 			}
 			col2im(dxs, dcol, ci, h, wd, kh, kw, stride, pad, ho, wo)
 		}
+		if winoW {
+			var smps []int
+			for smp := q; smp < n; smp += slots {
+				smps = append(smps, smp)
+			}
+			winogradWeightGrad(&c.winoGrads[q], dyd, co, xd, ci, h, wd, smps)
+		}
 	})
+	if winoW {
+		addWinogradKernelGrad(dW, c.winoGrads[:slots], co, ci)
+	}
 	for q := 0; q < slots; q++ {
 		part := parts[q*(len(dW)+len(dB)):]
 		for i := range dW {

@@ -63,9 +63,10 @@ type Backend struct {
 	packed  map[*Tensor]packedWeights
 	// Training's scratch: im2col and its gradient, and the flipped kernels
 	// of the transposed convolutions, guarded by mu too.
-	trainCol []float32
-	dyPacked [gradSlots]sgemm.PackedA // each weight-gradient slot's packed dY
-	flipped  map[*Tensor]packedWeights
+	trainCol  []float32
+	dyPacked  [gradSlots]sgemm.PackedA   // each weight-gradient slot's packed dY
+	winoGrads [gradSlots]winoGradScratch // or its Winograd buffers
+	flipped   map[*Tensor]packedWeights
 	// Each core's padded input and grid-shaped output for gridConv, and
 	// its buffers and the transformed kernels for winogradConv, guarded by
 	// mu.

@@ -222,3 +222,95 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 		}
 	})
 }
+
+// winoGradScratch is one weight-gradient slot's buffers: a sample's padded
+// input and padded output gradient, their transforms V and Ŷ for a chunk
+// of samples side by side along the tiles, and the slot's running sum dU
+// (16 × co × ci) of the transformed kernel's gradient.
+type winoGradScratch struct {
+	p, y, v, yh, du []float32
+}
+
+// winoGradTiles is about how many tiles (of all the chunk's samples) one
+// dot product runs over: long enough that the reductions at its end cost
+// nothing, short enough that a chunk's transforms stay a few MiB.
+const winoGradTiles = 2048
+
+// winogradWeightGrad adds to s.du the gradient of the transformed kernel
+// for the samples smps of x (ci × h×w each) and dy (co × h×w each). The
+// forward computes M_ξ = U_ξ·V_ξ and Y = Aᵀ·M·A per tile, so dM = A·dY·Aᵀ
+// per tile (vec.WinogradGrad) and dU_ξ += dM_ξ·V_ξᵀ summed over the tiles:
+// sixteen products of co × ci where the direct weight gradient has nine
+// over four times as many pixels, 2.25× fewer multiplies. Both operands
+// come out of their transforms with the tiles innermost, which is what
+// sgemm.DotNT reads, so nothing is packed. Tiles past the image's edge
+// have a zero dY and add nothing. Samples are taken in chunks whose tiles
+// lie side by side, so each dot product runs over many of them.
+func winogradWeightGrad(s *winoGradScratch, dy []float32, co int, x []float32, ci, h, w int, smps []int) {
+	th, tw := (h+1)/2, (w+1)/2
+	tw8 := (tw + 7) / 8 * 8
+	tiles := th * tw8
+	hp, wp := 2*th+2, 2*tw8+2
+	plane := hp * wp
+	yh, yw := 2*th, 2*tw8
+	yplane := yh * yw
+	ci3, co3 := (ci+2)/3*3, (co+2)/3*3 // DotNT reads rows in threes
+	per := max(1, min(len(smps), winoGradTiles/tiles))
+	k := per * tiles
+	vs, ys := ci3*k+16, co3*k+16 // off the 4 KiB stride, as in winogradSample
+	s.p = grow(s.p, ci*plane)
+	s.y = grow(s.y, co*yplane)
+	if cap(s.v) < 16*vs {
+		s.v = make([]float32, 16*vs) // zero rows past ci stay zero
+	}
+	if cap(s.yh) < 16*ys {
+		s.yh = make([]float32, 16*ys)
+	}
+	s.v, s.yh = s.v[:16*vs], s.yh[:16*ys]
+	for c0 := 0; c0 < len(smps); c0 += per {
+		chunk := smps[c0:min(c0+per, len(smps))]
+		kk := len(chunk) * tiles
+		for i, smp := range chunk {
+			padPlanes(s.p, x[smp*ci*h*w:(smp+1)*ci*h*w], ci, h, w, hp, wp, backend.Padding{Top: 1, Left: 1, Bottom: hp - h - 1, Right: wp - w - 1})
+			for ch := 0; ch < ci; ch++ {
+				vec.WinogradInput(s.v[ch*k+i*tiles:], vs, s.p[ch*plane:(ch+1)*plane], wp, th, tw8)
+			}
+			padPlanes(s.y, dy[smp*co*h*w:(smp+1)*co*h*w], co, h, w, yh, yw, backend.Padding{Bottom: yh - h, Right: yw - w})
+			for o := 0; o < co; o++ {
+				vec.WinogradGrad(s.yh[o*k+i*tiles:], ys, s.y[o*yplane:(o+1)*yplane], yw, th, tw8)
+			}
+		}
+		for xi := range 16 {
+			sgemm.DotNT(co, ci, kk, s.yh[xi*ys:xi*ys+co3*k], k, s.v[xi*vs:xi*vs+ci3*k], k, s.du[xi*co*ci:(xi+1)*co*ci], ci)
+		}
+	}
+}
+
+// addWinogradKernelGrad adds to dw (co × ci × 3 × 3) the kernel gradient
+// Gᵀ·dU·G (the adjoint of U = G·g·Gᵀ) of the slots' transformed-kernel
+// gradients, summed in slot order in float64.
+func addWinogradKernelGrad(dw []float32, slots []winoGradScratch, co, ci int) {
+	g := [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+	for o := 0; o < co; o++ {
+		for c := 0; c < ci; c++ {
+			var du [4][4]float64
+			for q := range slots {
+				for xi := range 16 {
+					du[xi/4][xi%4] += float64(slots[q].du[xi*co*ci+o*ci+c])
+				}
+			}
+			k := dw[(o*ci+c)*9 : (o*ci+c+1)*9]
+			for y := range 3 {
+				for x := range 3 {
+					var v float64
+					for a := range 4 {
+						for b := range 4 {
+							v += g[a][y] * du[a][b] * g[b][x]
+						}
+					}
+					k[y*3+x] += float32(v)
+				}
+			}
+		}
+	}
+}

@@ -46,3 +46,8 @@ func Kernels() []Kernel {
 	}
 	return append(ks, Portable)
 }
+
+//go:noescape
+func dot3x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+
+var hasDot3x3 = cpu.X86.HasAVX2 && cpu.X86.HasFMA

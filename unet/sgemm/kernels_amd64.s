@@ -214,3 +214,78 @@ store3:
 	STORE6x16
 	VZEROUPPER
 	RET
+
+// HSUM adds the eight lanes of y (x its low half) to the float at mem;
+// t (and tx, its low half) is scratch.
+#define HSUM(y, x, t, tx, mem) \
+	VEXTRACTF128 $1, y, tx \
+	VADDPS tx, x, x \
+	VHADDPS x, x, x \
+	VHADDPS x, x, x \
+	VADDSS mem, x, x \
+	VMOVSS x, mem
+
+// func dot3x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
+// c[i·ldc + j] += Σ_p a[i·lda + p]·b[j·ldb + p] for i, j < 3; k is a
+// multiple of 8. Nine accumulators of eight lanes, each lane summing every
+// eighth product, reduced at the end.
+TEXT ·dot3x3AVX2(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R10
+	SHLQ $2, R10
+	LEAQ (SI)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (DI)(R9*1), R13
+	LEAQ (R13)(R9*1), AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ    d3sum
+d3loop:
+	VMOVUPS (SI)(BX*1), Y9
+	VMOVUPS (R11)(BX*1), Y10
+	VMOVUPS (R12)(BX*1), Y11
+	VMOVUPS (DI)(BX*1), Y12
+	VFMADD231PS Y12, Y9, Y0
+	VFMADD231PS Y12, Y10, Y3
+	VFMADD231PS Y12, Y11, Y6
+	VMOVUPS (R13)(BX*1), Y13
+	VFMADD231PS Y13, Y9, Y1
+	VFMADD231PS Y13, Y10, Y4
+	VFMADD231PS Y13, Y11, Y7
+	VMOVUPS (AX)(BX*1), Y14
+	VFMADD231PS Y14, Y9, Y2
+	VFMADD231PS Y14, Y10, Y5
+	VFMADD231PS Y14, Y11, Y8
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JNZ  d3loop
+d3sum:
+	HSUM(Y0, X0, Y15, X15, 0(DX))
+	HSUM(Y1, X1, Y15, X15, 4(DX))
+	HSUM(Y2, X2, Y15, X15, 8(DX))
+	ADDQ R10, DX
+	HSUM(Y3, X3, Y15, X15, 0(DX))
+	HSUM(Y4, X4, Y15, X15, 4(DX))
+	HSUM(Y5, X5, Y15, X15, 8(DX))
+	ADDQ R10, DX
+	HSUM(Y6, X6, Y15, X15, 0(DX))
+	HSUM(Y7, X7, Y15, X15, 4(DX))
+	HSUM(Y8, X8, Y15, X15, 8(DX))
+	VZEROUPPER
+	RET

@@ -290,3 +290,50 @@ func packerOf(b func(p, j int) float32) BPacker {
 		}
 	}
 }
+
+// TestDotNT holds DotNT to float64 dot products on ragged shapes, adding
+// onto what C holds, with rows of A and B past m and n present but
+// poisoned (their results must not reach C).
+func TestDotNT(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, sh := range [][3]int{{1, 1, 8}, {3, 3, 16}, {4, 5, 24}, {17, 16, 2048}, {32, 33, 1032}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		lda, ldb, ldc := k+r.IntN(3), k+r.IntN(3), n+r.IntN(3)
+		m3, n3 := (m+2)/3*3, (n+2)/3*3
+		a, b := make([]float32, m3*lda), make([]float32, n3*ldb)
+		for i := range a {
+			a[i] = float32(r.NormFloat64())
+			if i >= m*lda {
+				a[i] = float32(math.NaN())
+			}
+		}
+		for i := range b {
+			b[i] = float32(r.NormFloat64())
+			if i >= n*ldb {
+				b[i] = float32(math.NaN())
+			}
+		}
+		c := make([]float32, m*ldc)
+		for i := range c {
+			c[i] = float32(r.NormFloat64())
+		}
+		want := make([]float64, len(c))
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				want[i*ldc+j] = float64(c[i*ldc+j])
+				for p := 0; p < k; p++ {
+					want[i*ldc+j] += float64(a[i*lda+p]) * float64(b[j*ldb+p])
+				}
+			}
+		}
+		DotNT(m, n, k, a, lda, b, ldb, c, ldc)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				got, w := float64(c[i*ldc+j]), want[i*ldc+j]
+				if d := math.Abs(got - w); !(d <= 1e-5*math.Sqrt(float64(k))*(1+math.Abs(w))) {
+					t.Fatalf("%v: C[%d][%d] = %v, want %v", sh, i, j, got, w)
+				}
+			}
+		}
+	}
+}

@@ -372,3 +372,47 @@ func winoOutGo(out []float32, wo int, m []float32, stride int, th, tw8 int, bias
 func WinogradLane(x int) int {
 	return x&^7 | [8]int{0, 1, 4, 5, 2, 3, 6, 7}[x&7]
 }
+
+// WinogradGrad writes A·y·Aᵀ, the adjoint of the output transform, for th
+// rows of tw8 2×2 tiles (tw8 a multiple of 8) of an output gradient plane
+// p with rows of wp ≥ 2·tw8 floats: tile (ty, tx) is rows 2ty and 2ty+1,
+// columns 2tx and 2tx+1, and its value ξ = 4i + j goes to
+// v[ξ·stride + ty·tw8 + WinogradLane(tx)], the order WinogradInput uses.
+// Multiplied elementwise with the input's transform and summed over tiles
+// it gives the transformed kernel's gradient (Gᵀ·dU·G is the kernel's).
+// Adds and subtracts in a fixed order, the same in the vector and the Go
+// code.
+func WinogradGrad(v []float32, stride int, p []float32, wp, th, tw8 int) {
+	if th <= 0 || tw8 <= 0 {
+		return
+	}
+	if tw8%8 != 0 || wp < 2*tw8 || len(p) < (2*th-1)*wp+2*tw8 || stride < th*tw8 || len(v) < 15*stride+th*tw8 {
+		panic("vec: WinogradGrad: bad sizes")
+	}
+	if useAVX2 {
+		winoGradAVX2(&v[0], stride, &p[0], wp, th, tw8/8)
+		return
+	}
+	winoGradGo(v, stride, p, wp, th, tw8)
+}
+
+func winoGradGo(v []float32, stride int, p []float32, wp, th, tw8 int) {
+	for ty := 0; ty < th; ty++ {
+		for tx := 0; tx < tw8; tx++ {
+			y0, y1 := p[2*ty*wp+2*tx:][:2], p[(2*ty+1)*wp+2*tx:][:2]
+			r := [4][2]float32{
+				{y0[0], y0[1]},
+				{y0[0] + y1[0], y0[1] + y1[1]},
+				{y0[0] - y1[0], y0[1] - y1[1]},
+				{0 - y1[0], 0 - y1[1]},
+			}
+			t := ty*tw8 + WinogradLane(tx)
+			for i, ri := range r {
+				v[(4*i+0)*stride+t] = ri[0]
+				v[(4*i+1)*stride+t] = ri[0] + ri[1]
+				v[(4*i+2)*stride+t] = ri[0] - ri[1]
+				v[(4*i+3)*stride+t] = 0 - ri[1]
+			}
+		}
+	}
+}

@@ -43,3 +43,6 @@ func winoInAVX2(v *float32, stride int, p *float32, wp, th, groups int)
 
 //go:noescape
 func winoOutAVX2(out *float32, wo int, m *float32, stride int, th, groups int, bias float32)
+
+//go:noescape
+func winoGradAVX2(v *float32, stride int, p *float32, wp, th, groups int)

@@ -688,3 +688,72 @@ wogroup:
 	VZEROUPPER
 wodo:
 	RET
+
+// GOUT stores p, p + q, p − q and 0 − q (z is zero) to four planes R12
+// bytes apart from DX, advancing DX past them; t is scratch.
+#define GOUT(p, q, z, t) \
+	VMOVUPS p, (DX) \
+	ADDQ R12, DX \
+	VADDPS q, p, t \
+	VMOVUPS t, (DX) \
+	ADDQ R12, DX \
+	VSUBPS q, p, t \
+	VMOVUPS t, (DX) \
+	ADDQ R12, DX \
+	VSUBPS q, z, t \
+	VMOVUPS t, (DX) \
+	ADDQ R12, DX
+
+// func winoGradAVX2(v *float32, stride int, p *float32, wp, th, groups int)
+// The transform A·y·Aᵀ of th rows of groups×8 2×2 tiles of an output
+// gradient p (row stride wp floats): tile (ty, tx) is rows 2ty and 2ty+1,
+// columns 2tx and 2tx+1, and its value ξ goes to
+// v[ξ·stride + ty·8·groups + lane(tx)], the tiles in the order of
+// winoInAVX2. The same steps, in the same order, as winoGradGo.
+TEXT ·winoGradAVX2(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ stride+8(FP), R12
+	SHLQ $2, R12
+	MOVQ p+16(FP), SI
+	MOVQ wp+24(FP), R8
+	SHLQ $2, R8
+	MOVQ th+32(FP), R9
+	MOVQ groups+40(FP), R10
+	VXORPS Y15, Y15, Y15
+	TESTQ R9, R9
+	JZ    wgdo
+	TESTQ R10, R10
+	JZ    wgdo
+wgrow:
+	MOVQ SI, BX
+	MOVQ R10, CX
+wggroup:
+	VMOVUPS 0(BX), Y0
+	VMOVUPS 32(BX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2 // y00
+	VSHUFPS $0xDD, Y1, Y0, Y3 // y01
+	VMOVUPS 0(BX)(R8*1), Y0
+	VMOVUPS 32(BX)(R8*1), Y1
+	VSHUFPS $0x88, Y1, Y0, Y4 // y10
+	VSHUFPS $0xDD, Y1, Y0, Y5 // y11
+	VADDPS Y4, Y2, Y6         // row 1: y0 + y1
+	VADDPS Y5, Y3, Y7
+	VSUBPS Y4, Y2, Y8         // row 2: y0 − y1
+	VSUBPS Y5, Y3, Y9
+	VSUBPS Y4, Y15, Y10       // row 3: 0 − y1
+	VSUBPS Y5, Y15, Y11
+	MOVQ DI, DX
+	GOUT(Y2, Y3, Y15, Y12)
+	GOUT(Y6, Y7, Y15, Y12)
+	GOUT(Y8, Y9, Y15, Y12)
+	GOUT(Y10, Y11, Y15, Y12)
+	ADDQ $32, DI
+	ADDQ $64, BX
+	DECQ CX
+	JNZ  wggroup
+	LEAQ (SI)(R8*2), SI
+	DECQ R9
+	JNZ  wgrow
+	VZEROUPPER
+wgdo:
+	RET

@@ -32,3 +32,5 @@ func winoInAVX2(v *float32, stride int, p *float32, wp, th, groups int) { panic(
 func winoOutAVX2(out *float32, wo int, m *float32, stride int, th, groups int, bias float32) {
 	panic("unreachable")
 }
+
+func winoGradAVX2(v *float32, stride int, p *float32, wp, th, groups int) { panic("unreachable") }

@@ -325,3 +325,44 @@ func TestWinogradTransforms(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradGrad holds the output gradient's transform to A·y·Aᵀ in
+// float64 and the vector code to the Go code's bits.
+func TestWinogradGrad(t *testing.T) {
+	a := [4][2]float64{{1, 0}, {1, 1}, {1, -1}, {0, -1}}
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, sz := range [][2]int{{1, 8}, {3, 8}, {5, 24}} {
+		th, tw8 := sz[0], sz[1]
+		wp := 2*tw8 + r.IntN(3)
+		p := make([]float32, 2*th*wp)
+		for i := range p {
+			p[i] = float32(r.NormFloat64())
+		}
+		stride := th*tw8 + r.IntN(5)
+		v, vGo := make([]float32, 16*stride), make([]float32, 16*stride)
+		WinogradGrad(v, stride, p, wp, th, tw8)
+		winoGradGo(vGo, stride, p, wp, th, tw8)
+		for i := range v {
+			if math.Float32bits(v[i]) != math.Float32bits(vGo[i]) {
+				t.Fatalf("%v: value %d: %v, Go code %v", sz, i, v[i], vGo[i])
+			}
+		}
+		for ty := 0; ty < th; ty++ {
+			for tx := 0; tx < tw8; tx++ {
+				for i := range 4 {
+					for j := range 4 {
+						var want float64
+						for y := range 2 {
+							for x := range 2 {
+								want += a[i][y] * float64(p[(2*ty+y)*wp+2*tx+x]) * a[j][x]
+							}
+						}
+						if got := float64(v[(4*i+j)*stride+ty*tw8+WinogradLane(tx)]); math.Abs(got-want) > 1e-5 {
+							t.Fatalf("%v: tile (%d,%d) value (%d,%d): %v, want %v", sz, ty, tx, i, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
