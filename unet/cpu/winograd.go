@@ -196,8 +196,7 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 	split(16, func(lo, hi int) {
 		for xi := lo; xi < hi; xi++ {
 			m := s.m[xi*ms : xi*ms+mrows*tiles]
-			clear(m[:co*tiles])
-			impl.GemmIndirect(u.u[xi], tiles, s.v[xi*vs:xi*vs+ci*tiles], offs, m, tiles)
+			impl.GemmIndirectSet(u.u[xi], tiles, s.v[xi*vs:xi*vs+ci*tiles], offs, m, tiles)
 		}
 	})
 	split(co, func(lo, hi int) {

@@ -14,6 +14,9 @@ func kernel6x16AVX2(k int, a, b, c *float32, ldc int)
 //go:noescape
 func kernel6x16IndAVX2(k int, a, b *float32, offs *int, c *float32, ldc int)
 
+//go:noescape
+func kernel6x16IndSetAVX2(k int, a, b *float32, offs *int, c *float32, ldc int)
+
 var avx512 = Kernel{Name: "avx512", MR: 8, NR: 32, run: func(k int, a, b, c []float32, ldc int) {
 	_ = a[8*k-1]
 	_ = b[32*k-1]
@@ -32,6 +35,11 @@ var avx2 = Kernel{Name: "avx2", MR: 6, NR: 16, run: func(k int, a, b, c []float3
 	_ = offs[k-1]
 	_ = c[5*ldc+15]
 	kernel6x16IndAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc)
+}, indSet: func(k int, a, b []float32, offs []int, c []float32, ldc int) {
+	_ = a[6*k-1]
+	_ = offs[k-1]
+	_ = c[5*ldc+15]
+	kernel6x16IndSetAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc)
 }}
 
 // Kernels lists the kernels this CPU can run, fastest first; the portable

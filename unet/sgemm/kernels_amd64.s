@@ -215,6 +215,50 @@ store3:
 	VZEROUPPER
 	RET
 
+// SETROW stores accumulators lo, hi to the C row at DX.
+#define SETROW(lo, hi) \
+	VMOVUPS lo, (DX) \
+	VMOVUPS hi, 32(DX)
+
+// func kernel6x16IndSetAVX2(k int, a, b *float32, offs *int, c *float32, ldc int)
+// kernel6x16IndAVX2 storing the tile to C instead of adding it: C = A·B
+// with no C to clear and none to read.
+TEXT ·kernel6x16IndSetAVX2(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ offs+24(FP), R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	ZERO6x16
+	TESTQ CX, CX
+	JZ    store4
+
+loop4:
+	MOVQ (R9), AX
+	VMOVUPS (DI)(AX*4), Y12
+	VMOVUPS 32(DI)(AX*4), Y13
+	FMA6x16
+	ADDQ $8, R9
+	DECQ CX
+	JNZ  loop4
+
+store4:
+	SETROW(Y0, Y1)
+	ADDQ R8, DX
+	SETROW(Y2, Y3)
+	ADDQ R8, DX
+	SETROW(Y4, Y5)
+	ADDQ R8, DX
+	SETROW(Y6, Y7)
+	ADDQ R8, DX
+	SETROW(Y8, Y9)
+	ADDQ R8, DX
+	SETROW(Y10, Y11)
+	VZEROUPPER
+	RET
+
 // HSUM adds the eight lanes of y (x its low half) to the float at mem;
 // t (and tx, its low half) is scratch.
 #define HSUM(y, x, t, tx, mem) \

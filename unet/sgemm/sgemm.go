@@ -33,8 +33,9 @@ type Kernel struct {
 	MR, NR int
 	run    func(k int, a, b, c []float32, ldc int)
 	// ind, if set, is run with B read in place: row p of the panel is the
-	// NR values at b[offs[p]:] (see GemmIndirect).
-	ind func(k int, a, b []float32, offs []int, c []float32, ldc int)
+	// NR values at b[offs[p]:] (see GemmIndirect); indSet is ind storing
+	// the tile to C instead of adding it (GemmIndirectSet).
+	ind, indSet func(k int, a, b []float32, offs []int, c []float32, ldc int)
 }
 
 // blocking parameters: a KC×NR panel of B stays in L1 while MR×KC panels of
@@ -529,6 +530,18 @@ func (impl Implementation) GemmPacked(pa *PackedA, n int, packB BPacker, c []flo
 // write: the last partial block of rows then needs no edge tile. It runs on
 // the calling goroutine: the caller splits columns across cores.
 func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs []int, c []float32, ldc int) {
+	impl.gemmIndirect(pa, n, src, offs, c, ldc, false)
+}
+
+// GemmIndirectSet is GemmIndirect computing C = A·B: what C held is
+// neither read nor kept (the first block of K stores its tiles; a kernel
+// without a storing variant gets C cleared first). Same bits as clearing C
+// and calling GemmIndirect.
+func (impl Implementation) GemmIndirectSet(pa *PackedA, n int, src []float32, offs []int, c []float32, ldc int) {
+	impl.gemmIndirect(pa, n, src, offs, c, ldc, true)
+}
+
+func (impl Implementation) gemmIndirect(pa *PackedA, n int, src []float32, offs []int, c []float32, ldc int, set bool) {
 	if pa.M == 0 || n == 0 || pa.K == 0 {
 		return
 	}
@@ -536,6 +549,12 @@ func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs 
 		panic("sgemm: offsets or C wrong for GemmIndirect")
 	}
 	kern := pa.kern
+	if set && (kern.ind == nil || kern.indSet == nil) {
+		for i := 0; i < pa.M; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		set = false
+	}
 	mr, nr := kern.MR, kern.NR
 	buf := getBuf(mr*nr + nr*kc)
 	defer putBuf(buf)
@@ -550,6 +569,7 @@ func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs 
 		if lo < 0 {
 			panic("sgemm: negative offset for GemmIndirect")
 		}
+		store := set && pc == 0 // this block's tiles are stored, not added
 		for i0 := 0; i0 < pa.M; i0 += mc {
 			mcur := min(mc, pa.M-i0)
 			ap := pa.block(pc, i0)
@@ -573,16 +593,28 @@ func (impl Implementation) GemmIndirect(pa *PackedA, n int, src []float32, offs 
 					// caller's slack; a partial block inside C may not.
 					last := i0+ir+nrows == pa.M
 					full := (nrows == mr || direct && last) && ncols == nr && cOff+(mr-1)*ldc+nr <= len(c)
+					if store && !direct {
+						full = false // kern.run adds: it writes the zeroed tile
+					}
 					if !full {
 						clear(tile)
 						dst, ld = tile, nr
 					}
-					if direct {
+					switch {
+					case direct && store && full:
+						kern.indSet(kcur, aPanel, src[j:], o, dst, ld)
+					case direct:
 						kern.ind(kcur, aPanel, src[j:], o, dst, ld)
-					} else {
+					default:
 						kern.run(kcur, aPanel, bp, dst, ld)
 					}
 					if full {
+						continue
+					}
+					if store {
+						for r := range nrows {
+							copy(c[cOff+r*ldc:cOff+r*ldc+ncols], tile[r*nr:r*nr+ncols])
+						}
 						continue
 					}
 					addTile(c[cOff:], ldc, tile, nr, nrows, ncols)

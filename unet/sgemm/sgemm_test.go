@@ -227,8 +227,9 @@ func TestGemmPacked(t *testing.T) {
 }
 
 // TestGemmIndirect: B's rows as runs of one source at arbitrary offsets,
-// read in place or packed, give GemmPacked's bits; panels whose runs would
-// pass the end of src are packed with zeros beyond it.
+// read in place or packed, give GemmPacked's bits, adding onto C or
+// (GemmIndirectSet) replacing it; panels whose runs would pass the end of
+// src are packed with zeros beyond it.
 func TestGemmIndirect(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	for _, kern := range Kernels() {
@@ -261,12 +262,24 @@ func TestGemmIndirect(t *testing.T) {
 			// written whole; the rows of C must not change for it.
 			slack := append(append([]float32(nil), c0...), make([]float32, (kern.MR-1)*n)...)
 			impl.GemmIndirect(pa, n, src, offs, slack, n)
+			// GemmIndirectSet ignores what C holds (NaN here): the same
+			// bits as GemmPacked onto zeros.
+			wantSet := make([]float32, m*n)
+			impl.GemmPacked(pa, n, packer, wantSet, n)
+			set := make([]float32, m*n+(kern.MR-1)*n)
+			for i := range set {
+				set[i] = float32(math.NaN())
+			}
+			impl.GemmIndirectSet(pa, n, src, offs, set, n)
 			for i := range got {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%s %v: C[%d] = %v, GemmPacked gives %v", kern.Name, s, i, got[i], want[i])
 				}
 				if math.Float32bits(slack[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%s %v with slack: C[%d] = %v, GemmPacked gives %v", kern.Name, s, i, slack[i], want[i])
+				}
+				if math.Float32bits(set[i]) != math.Float32bits(wantSet[i]) {
+					t.Fatalf("%s %v, set: C[%d] = %v, GemmPacked onto zeros gives %v", kern.Name, s, i, set[i], wantSet[i])
 				}
 			}
 		}
