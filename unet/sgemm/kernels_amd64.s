@@ -259,6 +259,66 @@ store4:
 	VZEROUPPER
 	RET
 
+// func kernel6x16IndBlocksAVX2(k int, a, b *float32, offs *int, c *float32, ldc, blocks int, set bool)
+// kernel6x16IndAVX2 (or, with set, kernel6x16IndSetAVX2) on blocks row
+// blocks one after another: A's panels follow each other (6·k floats
+// apart) and C moves down six rows a block. One call per column panel
+// instead of one per tile: a product with a short K (the Winograd
+// products: K is the channel count) spent a tenth of its time between
+// tiles in Go.
+TEXT ·kernel6x16IndBlocksAVX2(SB), NOSPLIT, $0-57
+	MOVQ k+0(FP), R10
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ offs+24(FP), R11
+	MOVQ c+32(FP), R12
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ blocks+48(FP), BX
+	MOVBQZX set+56(FP), R13
+	TESTQ BX, BX
+	JZ    bdone
+bblock:
+	MOVQ R10, CX
+	MOVQ R11, R9
+	MOVQ R12, DX
+	ZERO6x16
+	TESTQ CX, CX
+	JZ    bstore
+bloop:
+	MOVQ (R9), AX
+	VMOVUPS (DI)(AX*4), Y12
+	VMOVUPS 32(DI)(AX*4), Y13
+	FMA6x16
+	ADDQ $8, R9
+	DECQ CX
+	JNZ  bloop
+bstore:
+	TESTQ R13, R13
+	JNZ   bset
+	STORE6x16
+	JMP   bnext
+bset:
+	SETROW(Y0, Y1)
+	ADDQ R8, DX
+	SETROW(Y2, Y3)
+	ADDQ R8, DX
+	SETROW(Y4, Y5)
+	ADDQ R8, DX
+	SETROW(Y6, Y7)
+	ADDQ R8, DX
+	SETROW(Y8, Y9)
+	ADDQ R8, DX
+	SETROW(Y10, Y11)
+bnext:
+	LEAQ (R12)(R8*4), R12 // six rows down
+	LEAQ (R12)(R8*2), R12
+	DECQ BX
+	JNZ  bblock
+	VZEROUPPER
+bdone:
+	RET
+
 // HSUM adds the eight lanes of y (x its low half) to the float at mem;
 // t (and tx, its low half) is scratch.
 #define HSUM(y, x, t, tx, mem) \

@@ -36,6 +36,9 @@ type Kernel struct {
 	// NR values at b[offs[p]:] (see GemmIndirect); indSet is ind storing
 	// the tile to C instead of adding it (GemmIndirectSet).
 	ind, indSet func(k int, a, b []float32, offs []int, c []float32, ldc int)
+	// indBlocks, if set, runs ind (or indSet) on blocks row blocks in turn,
+	// A's panels one after another and C six rows down each time.
+	indBlocks func(k int, a, b []float32, offs []int, c []float32, ldc, blocks int, set bool)
 }
 
 // blocking parameters: a KC×NR panel of B stays in L1 while MR×KC panels of
@@ -585,6 +588,19 @@ func (impl Implementation) gemmIndirect(pa *PackedA, n int, src []float32, offs 
 					}
 				}
 				for ir := 0; ir < mcur; ir += mr {
+					if direct && kern.indBlocks != nil {
+						// Every whole row block from here in one call, and
+						// the last partial one too where C has the slack.
+						nb := (mcur - ir) / mr
+						if (mcur-ir)%mr != 0 && i0+mcur == pa.M && (i0+ir+nb*mr+mr-1)*ldc+j+nr <= len(c) {
+							nb++
+						}
+						if nb > 0 {
+							kern.indBlocks(kcur, ap[ir*kcur:], src[j:], o, c[(i0+ir)*ldc+j:], ldc, nb, store)
+							ir += (nb - 1) * mr
+							continue
+						}
+					}
 					nrows := min(mr, mcur-ir)
 					aPanel := ap[ir*kcur : (ir+mr)*kcur]
 					cOff := (i0+ir)*ldc + j
