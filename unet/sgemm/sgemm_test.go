@@ -350,3 +350,15 @@ func TestDotNT(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDotNT runs DotNT at the Winograd weight gradient's shape of
+// the small model's 64-channel layers (dU_ξ = Ŷ_ξ·V_ξᵀ over ~2048 tiles).
+func BenchmarkDotNT(b *testing.B) {
+	r := rand.New(rand.NewPCG(19, 20))
+	const m, n, k = 64, 64, 2048
+	a, bb, c := randSlice(r, 66*k), randSlice(r, 66*k), make([]float32, m*n)
+	for i := 0; i < b.N; i++ {
+		DotNT(m, n, k, a, k, bb, k, c, n)
+	}
+	b.ReportMetric(2*m*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
