@@ -237,27 +237,42 @@ func (c *Backend) gridConv(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	// in-place product writes a partial block of rows whole (GemmIndirect).
 	inLen, outLen := ci*hp*wp+k, (co+impl.Kernel().MR-1)*ho*wp
 	serial := impl.WithWorkers(1)
-	slots := min(c.workers, n)
-	if slots < 2 {
-		slots = 1
-	}
+	slots := c.sampleSlots(n)
 	if len(c.grids) < slots {
 		c.grids = append(c.grids, make([]gridScratch, slots-len(c.grids))...)
 	}
-	sample := func(g *gridScratch, s, chunks int) {
+	c.perSample(n, slots, func(q, s, chunks int) {
+		g := &c.grids[q]
 		g.grow(inLen, outLen)
 		c.gridGemm(serial, pa, out[s*co*ho*wo:(s+1)*co*ho*wo], co, x[s*ci*h*w:(s+1)*ci*h*w], ci, h, w, k, pad, g, chunks, bias)
+	})
+}
+
+// sampleSlots is how many cores take samples of a batch of n whole: one
+// per core when there are enough samples, else one (which splits each
+// sample's work across the cores instead).
+func (c *Backend) sampleSlots(n int) int {
+	if slots := min(c.workers, n); slots >= 2 {
+		return slots
 	}
+	return 1
+}
+
+// perSample runs f(slot, sample, chunks) for every sample of a batch of
+// n: with several slots, slot q takes samples q, q+slots, … on a core of
+// its own (chunks 1); with one, the samples run in turn, each free to
+// split its work into chunks across every core.
+func (c *Backend) perSample(n, slots int, f func(q, s, chunks int)) {
 	if slots > 1 {
 		par.For(slots, slots, func(q int) {
 			for s := q; s < n; s += slots {
-				sample(&c.grids[q], s, 1)
+				f(q, s, 1)
 			}
 		})
 		return
 	}
 	for s := 0; s < n; s++ {
-		sample(&c.grids[0], s, c.workers)
+		f(0, s, c.workers)
 	}
 }
 

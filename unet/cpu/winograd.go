@@ -128,27 +128,13 @@ func grow(b []float32, n int) []float32 {
 // (by channel) and products (by ξ) are. The caller holds c.mu.
 func (c *Backend) winogradConv(impl sgemm.Implementation, u *winoWeights, out []float32, co int, x []float32, n, ci, h, w int, bias []float32) {
 	serial := impl.WithWorkers(1)
-	slots := min(c.workers, n)
-	if slots < 2 {
-		slots = 1
-	}
+	slots := c.sampleSlots(n)
 	if len(c.winos) < slots {
 		c.winos = append(c.winos, make([]winoScratch, slots-len(c.winos))...)
 	}
-	sample := func(s *winoScratch, smp, chunks int) {
-		winogradSample(serial, u, out[smp*co*h*w:(smp+1)*co*h*w], co, x[smp*ci*h*w:(smp+1)*ci*h*w], ci, h, w, bias, s, chunks)
-	}
-	if slots > 1 {
-		par.For(slots, slots, func(q int) {
-			for smp := q; smp < n; smp += slots {
-				sample(&c.winos[q], smp, 1)
-			}
-		})
-		return
-	}
-	for smp := 0; smp < n; smp++ {
-		sample(&c.winos[0], smp, c.workers)
-	}
+	c.perSample(n, slots, func(q, smp, chunks int) {
+		winogradSample(serial, u, out[smp*co*h*w:(smp+1)*co*h*w], co, x[smp*ci*h*w:(smp+1)*ci*h*w], ci, h, w, bias, &c.winos[q], chunks)
+	})
 }
 
 // winogradSample is winogradConv for one sample, its work split into

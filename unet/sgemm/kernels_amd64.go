@@ -12,13 +12,7 @@ func kernel8x32AVX512(k int, a, b, c *float32, ldc int)
 func kernel6x16AVX2(k int, a, b, c *float32, ldc int)
 
 //go:noescape
-func kernel6x16IndAVX2(k int, a, b *float32, offs *int, c *float32, ldc int)
-
-//go:noescape
-func kernel6x16IndSetAVX2(k int, a, b *float32, offs *int, c *float32, ldc int)
-
-//go:noescape
-func kernel6x16IndBlocksAVX2(k int, a, b *float32, offs *int, c *float32, ldc, blocks int, set bool)
+func kernel6x16IndAVX2(k int, a, b *float32, offs *int, c *float32, ldc, blocks int, set bool)
 
 var avx512 = Kernel{Name: "avx512", MR: 8, NR: 32, run: func(k int, a, b, c []float32, ldc int) {
 	_ = a[8*k-1]
@@ -32,22 +26,12 @@ var avx2 = Kernel{Name: "avx2", MR: 6, NR: 16, run: func(k int, a, b, c []float3
 	_ = b[16*k-1]
 	_ = c[5*ldc+15]
 	kernel6x16AVX2(k, &a[0], &b[0], &c[0], ldc)
-}, ind: func(k int, a, b []float32, offs []int, c []float32, ldc int) {
+}, ind: func(k int, a, b []float32, offs []int, c []float32, ldc, blocks int, set bool) {
 	// The caller (GemmIndirect) has checked b[offs[p]+15] for every p.
-	_ = a[6*k-1]
-	_ = offs[k-1]
-	_ = c[5*ldc+15]
-	kernel6x16IndAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc)
-}, indSet: func(k int, a, b []float32, offs []int, c []float32, ldc int) {
-	_ = a[6*k-1]
-	_ = offs[k-1]
-	_ = c[5*ldc+15]
-	kernel6x16IndSetAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc)
-}, indBlocks: func(k int, a, b []float32, offs []int, c []float32, ldc, blocks int, set bool) {
 	_ = a[blocks*6*k-1]
 	_ = offs[k-1]
 	_ = c[(blocks*6-1)*ldc+15]
-	kernel6x16IndBlocksAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc, blocks, set)
+	kernel6x16IndAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc, blocks, set)
 }}
 
 // Kernels lists the kernels this CPU can run, fastest first; the portable

@@ -185,88 +185,23 @@ store2:
 	VZEROUPPER
 	RET
 
-// func kernel6x16IndAVX2(k int, a, b *float32, offs *int, c *float32, ldc int)
-// kernel6x16AVX2 with B read in place: row p of the panel is the 16 floats
-// at b + offs[p] (a convolution tap's run on a padded grid), so B needs no
-// packing. Same FMAs in the same order, so the same bits.
-TEXT ·kernel6x16IndAVX2(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ offs+24(FP), R9
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
-	SHLQ $2, R8
-	ZERO6x16
-	TESTQ CX, CX
-	JZ    store3
-
-loop3:
-	MOVQ (R9), AX
-	VMOVUPS (DI)(AX*4), Y12
-	VMOVUPS 32(DI)(AX*4), Y13
-	FMA6x16
-	ADDQ $8, R9
-	DECQ CX
-	JNZ  loop3
-
-store3:
-	STORE6x16
-	VZEROUPPER
-	RET
-
 // SETROW stores accumulators lo, hi to the C row at DX.
 #define SETROW(lo, hi) \
 	VMOVUPS lo, (DX) \
 	VMOVUPS hi, 32(DX)
 
-// func kernel6x16IndSetAVX2(k int, a, b *float32, offs *int, c *float32, ldc int)
-// kernel6x16IndAVX2 storing the tile to C instead of adding it: C = A·B
-// with no C to clear and none to read.
-TEXT ·kernel6x16IndSetAVX2(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ offs+24(FP), R9
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
-	SHLQ $2, R8
-	ZERO6x16
-	TESTQ CX, CX
-	JZ    store4
-
-loop4:
-	MOVQ (R9), AX
-	VMOVUPS (DI)(AX*4), Y12
-	VMOVUPS 32(DI)(AX*4), Y13
-	FMA6x16
-	ADDQ $8, R9
-	DECQ CX
-	JNZ  loop4
-
-store4:
-	SETROW(Y0, Y1)
-	ADDQ R8, DX
-	SETROW(Y2, Y3)
-	ADDQ R8, DX
-	SETROW(Y4, Y5)
-	ADDQ R8, DX
-	SETROW(Y6, Y7)
-	ADDQ R8, DX
-	SETROW(Y8, Y9)
-	ADDQ R8, DX
-	SETROW(Y10, Y11)
-	VZEROUPPER
-	RET
-
-// func kernel6x16IndBlocksAVX2(k int, a, b *float32, offs *int, c *float32, ldc, blocks int, set bool)
-// kernel6x16IndAVX2 (or, with set, kernel6x16IndSetAVX2) on blocks row
-// blocks one after another: A's panels follow each other (6·k floats
-// apart) and C moves down six rows a block. One call per column panel
-// instead of one per tile: a product with a short K (the Winograd
-// products: K is the channel count) spent a tenth of its time between
-// tiles in Go.
-TEXT ·kernel6x16IndBlocksAVX2(SB), NOSPLIT, $0-57
+// func kernel6x16IndAVX2(k int, a, b *float32, offs *int, c *float32, ldc, blocks int, set bool)
+// kernel6x16AVX2 with B read in place — row p of the panel is the 16
+// floats at b + offs[p] (a convolution tap's run on a padded grid, a row of
+// a Winograd transform), so B needs no packing — run on blocks row blocks
+// one after another: A's panels follow each other (6·k floats apart) and C
+// moves down six rows a block. One call per column panel instead of one
+// per tile: a product with a short K (the Winograd products: K is the
+// channel count) spent a tenth of its time between tiles in Go. With set
+// the tiles are stored to C instead of added (C = A·B, nothing to clear or
+// read; the sums are never −0, so the bits are those of adding to zeros).
+// Same FMAs in the same order as kernel6x16AVX2, so the same bits.
+TEXT ·kernel6x16IndAVX2(SB), NOSPLIT, $0-57
 	MOVQ k+0(FP), R10
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI

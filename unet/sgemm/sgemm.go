@@ -33,12 +33,10 @@ type Kernel struct {
 	MR, NR int
 	run    func(k int, a, b, c []float32, ldc int)
 	// ind, if set, is run with B read in place: row p of the panel is the
-	// NR values at b[offs[p]:] (see GemmIndirect); indSet is ind storing
-	// the tile to C instead of adding it (GemmIndirectSet).
-	ind, indSet func(k int, a, b []float32, offs []int, c []float32, ldc int)
-	// indBlocks, if set, runs ind (or indSet) on blocks row blocks in turn,
-	// A's panels one after another and C six rows down each time.
-	indBlocks func(k int, a, b []float32, offs []int, c []float32, ldc, blocks int, set bool)
+	// NR values at b[offs[p]:] (see GemmIndirect), on blocks row blocks in
+	// turn (A's panels one after another, C MR rows down each time), adding
+	// the tiles to C or, with set, storing them.
+	ind func(k int, a, b []float32, offs []int, c []float32, ldc, blocks int, set bool)
 }
 
 // blocking parameters: a KC×NR panel of B stays in L1 while MR×KC panels of
@@ -552,7 +550,7 @@ func (impl Implementation) gemmIndirect(pa *PackedA, n int, src []float32, offs 
 		panic("sgemm: offsets or C wrong for GemmIndirect")
 	}
 	kern := pa.kern
-	if set && (kern.ind == nil || kern.indSet == nil) {
+	if set && kern.ind == nil {
 		for i := 0; i < pa.M; i++ {
 			clear(c[i*ldc : i*ldc+n])
 		}
@@ -588,7 +586,7 @@ func (impl Implementation) gemmIndirect(pa *PackedA, n int, src []float32, offs 
 					}
 				}
 				for ir := 0; ir < mcur; ir += mr {
-					if direct && kern.indBlocks != nil {
+					if direct {
 						// Every whole row block from here in one call, and
 						// the last partial one too where C has the slack.
 						nb := (mcur - ir) / mr
@@ -596,7 +594,7 @@ func (impl Implementation) gemmIndirect(pa *PackedA, n int, src []float32, offs 
 							nb++
 						}
 						if nb > 0 {
-							kern.indBlocks(kcur, ap[ir*kcur:], src[j:], o, c[(i0+ir)*ldc+j:], ldc, nb, store)
+							kern.ind(kcur, ap[ir*kcur:], src[j:], o, c[(i0+ir)*ldc+j:], ldc, nb, store)
 							ir += (nb - 1) * mr
 							continue
 						}
@@ -616,12 +614,9 @@ func (impl Implementation) gemmIndirect(pa *PackedA, n int, src []float32, offs 
 						clear(tile)
 						dst, ld = tile, nr
 					}
-					switch {
-					case direct && store && full:
-						kern.indSet(kcur, aPanel, src[j:], o, dst, ld)
-					case direct:
-						kern.ind(kcur, aPanel, src[j:], o, dst, ld)
-					default:
+					if direct { // a partial block inside C: into the tile
+						kern.ind(kcur, aPanel, src[j:], o, dst, ld, 1, false)
+					} else {
 						kern.run(kcur, aPanel, bp, dst, ld)
 					}
 					if full {
