@@ -312,14 +312,7 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 	plane := hp * wp
 	// The copies into and out of the grid are shared like the product:
 	// left to one core, the other would wait through them.
-	split := func(n int, f func(lo, hi int)) {
-		if chunks <= 1 || n < 2 {
-			f(0, n)
-			return
-		}
-		parts := min(chunks, n)
-		par.For(parts, parts, func(q int) { f(q*n/parts, (q+1)*n/parts) })
-	}
+	split := func(n int, f func(lo, hi int)) { splitRange(chunks, n, f) }
 	// The last grid pixel's last tap reads k−1 values past the last plane.
 	padded := x
 	if pad != (backend.Padding{}) || k > 1 {
@@ -397,6 +390,17 @@ func (c *Backend) gridGemm(impl sgemm.Implementation, pa *sgemm.PackedA, out []f
 			}
 		}
 	})
+}
+
+// splitRange runs f over [0, n) cut into at most chunks ranges, in
+// parallel when there is more than one.
+func splitRange(chunks, n int, f func(lo, hi int)) {
+	if chunks <= 1 || n < 2 {
+		f(0, n)
+		return
+	}
+	parts := min(chunks, n)
+	par.For(parts, parts, func(q int) { f(q*n/parts, (q+1)*n/parts) })
 }
 
 // fill sets every element of row to v. Doubling copies run at memmove's

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 	"github.com/ddpmstudio/ddpmstudio/unet/vec"
@@ -141,14 +140,7 @@ func (c *Backend) winogradConv(impl sgemm.Implementation, u *winoWeights, out []
 // chunks run in parallel (impl must be serial). Every value is computed
 // the same way whatever the split.
 func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co int, x []float32, ci, h, w int, bias []float32, s *winoScratch, chunks int) {
-	split := func(n int, f func(lo, hi int)) {
-		if chunks <= 1 || n < 2 {
-			f(0, n)
-			return
-		}
-		parts := min(chunks, n)
-		par.For(parts, parts, func(q int) { f(q*n/parts, (q+1)*n/parts) })
-	}
+	split := func(n int, f func(lo, hi int)) { splitRange(chunks, n, f) }
 	th, tw := (h+1)/2, (w+1)/2
 	tw8 := (tw + 7) / 8 * 8
 	tiles := th * tw8

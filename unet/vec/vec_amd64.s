@@ -502,8 +502,8 @@ gnastore:
 // The Winograd F(2×2, 3×3) input transform Bᵀ·d·B of th rows of groups×8
 // tiles of one padded plane p (row stride wp floats): tile (ty, tx) is rows
 // 2ty…2ty+3, columns 2tx…2tx+3, and its value ξ goes to
-// v[ξ·stride + ty·8·groups + tx]. The same steps, in the same order, as
-// winoInGo.
+// v[ξ·stride + ty·8·groups + lane(tx)] (WROW's lane order). The same
+// steps, in the same order, as winoInGo.
 TEXT ·winoInAVX2(SB), NOSPLIT, $0-48
 	MOVQ v+0(FP), DI
 	MOVQ stride+8(FP), R12
