@@ -1,8 +1,10 @@
 // Package vec holds the CPU backend's vectorised float32 loops: the affine
 // map of GroupNorm with an optional fused SiLU, the two reductions of its
-// statistics, and the gathers that pack convolution panels straight from
-// an image (Rows). Each has a portable Go version, which is the reference
-// the tests hold the AVX-512 and AVX2 assembly to.
+// statistics and the two passes of its backward, the gathers that pack
+// convolution panels straight from an image (Rows), and the Winograd
+// F(2×2,3×3) transforms of inputs, outputs and output gradients. Each has
+// a portable Go version, which is the reference the tests hold the
+// AVX-512 and AVX2 assembly to.
 package vec
 
 import "math"
