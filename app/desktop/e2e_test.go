@@ -273,16 +273,40 @@ func startApp(t *testing.T, d *display, dir string, prefs string, args ...string
 			t.Fatal(err)
 		}
 	}
-	app := exec.Command(buildBinary(t), args...)
-	app.Dir = dir
-	app.Env = append(d.env, "HOME="+dir, "XDG_CONFIG_HOME="+cfg)
+	var app *exec.Cmd
 	var logs bytes.Buffer
-	app.Stdout, app.Stderr = &logs, &logs
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
+	var exited chan struct{}
+	// Seen twice in CI: the display answered xdotool, then the application
+	// exited at once with "X11: Failed to open display". A start that dies
+	// that way is retried (twice, a second apart) and said in the log; any
+	// other early exit fails the test straight away.
+	for attempt := 1; ; attempt++ {
+		app = exec.Command(buildBinary(t), args...)
+		app.Dir = dir
+		app.Env = append(d.env, "HOME="+dir, "XDG_CONFIG_HOME="+cfg)
+		logs.Reset()
+		app.Stdout, app.Stderr = &logs, &logs
+		if err := app.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited = make(chan struct{})
+		go func(app *exec.Cmd, exited chan struct{}) { app.Wait(); close(exited) }(app, exited)
+		select {
+		case <-exited:
+		case <-time.After(3 * time.Second):
+		}
+		select {
+		case <-exited:
+			if strings.Contains(logs.String(), "Failed to open display") && attempt < 3 {
+				t.Logf("start %d could not open display %s; starting again:\n%s", attempt, d.name, logs.String())
+				time.Sleep(time.Second)
+				continue
+			}
+			t.Fatalf("the application exited before its window appeared:\n%s", logs.String())
+		default:
+		}
+		break
 	}
-	exited := make(chan struct{})
-	go func() { app.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		app.Process.Signal(syscall.SIGTERM)
 		select {
