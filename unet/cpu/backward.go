@@ -52,29 +52,29 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 	defer c.mu.Unlock()
 	// A stride-1 convolution's input gradient is itself a convolution: of dY
 	// with the kernel flipped and its in/out channels swapped, padded by
-	// k−1−pad. That runs through gridConv and skips col2im.
+	// k−1−pad. That runs through gridConv (or winogradConv) and skips col2im.
 	transposed := !direct && stride == 1 && isSgemm && ho == h && wo == wd && kh == kw
 	slots := min(gradSlots, n)
 	need := slots * (len(dW) + len(dB))
 	if !direct {
 		need += slots * 2 * k * p
 	}
-	// The weight gradient of a stride-1 convolution gathers its image
-	// columns straight from a padded copy of the input (gridWeightGrad),
-	// with no col matrix.
-	gridW := transposed
-	// Where the forward runs as Winograd, the weight gradient does too
-	// (when DotNT has vector code: its scalar loop would lose).
-	winoW := gridW && winogradFits(kh, ci, co, h, wd, pad) && sgemm.DotNTVector()
-	if winoW {
+	// The weight gradient of a stride-1 convolution is Winograd's where the
+	// forward is (winogradWeightGrad, when DotNT has vector code: its
+	// scalar loop would lose), else it gathers its image columns straight
+	// from a padded copy of the input (gridWeightGrad), with no col matrix.
+	winoW := transposed && winogradFits(kh, ci, co, h, wd, pad) && sgemm.DotNTVector()
+	gridW := transposed && !winoW
+	hp, wp := h+pad.Top+pad.Bottom, wd+pad.Left+pad.Right
+	gridLen := ci*hp*wp + kh + co*ho*wp
+	switch {
+	case winoW:
+		need = slots * (len(dW) + len(dB)) // the slots' buffers are c.winoGrads
 		for q := range c.winoGrads[:slots] {
 			c.winoGrads[q].du = grow(c.winoGrads[q].du, 16*co*ci)
 			clear(c.winoGrads[q].du)
 		}
-	}
-	hp, wp := h+pad.Top+pad.Bottom, wd+pad.Left+pad.Right
-	gridLen := ci*hp*wp + kh + co*ho*wp
-	if gridW {
+	case gridW:
 		need = slots*(len(dW)+len(dB)) + slots*gridLen
 	}
 	if len(c.trainCol) < need {
@@ -88,6 +88,7 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 		pb := parts[q*(len(dW)+len(dB))+len(dW) : (q+1)*(len(dW)+len(dB))]
 		var col, dcol, grid []float32
 		switch {
+		case winoW:
 		case gridW:
 			grid = scratch[len(parts)+q*gridLen : len(parts)+(q+1)*gridLen]
 		case !direct:
