@@ -50,7 +50,11 @@ func Main(stderr io.Writer, picture string) int {
 		Icon: fyne.NewStaticResource("icon.png", assets.Icon()), Release: true})
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
-	w := a.NewWindow("DDPM Studio")
+	w, err := newWindow(a)
+	if err != nil {
+		fmt.Fprintf(stderr, "ddpmstudio: cannot open a window on display %q (%v); the command line needs none: `ddpmstudio sample` (see `ddpmstudio help`)\n", os.Getenv("DISPLAY"), err)
+		return 1
+	}
 	w.Resize(fyne.NewSize(1280, 820))
 	s := ddpmapp.New(a, w, ddpmapp.Options{})
 	if picture != "" {
@@ -92,3 +96,17 @@ func Main(stderr io.Writer, picture string) int {
 // shutdownGrace bounds how long a closing window may take to end the
 // process.
 const shutdownGrace = 5 * time.Second
+
+// newWindow creates the studio's window. Given a DISPLAY it cannot open,
+// Fyne's GLFW driver logs the cause and then panics on the first window
+// (seen in CI: "X11: Failed to open display :0", then "The GLFW library
+// is not initialized"); that panic comes back as an error here, so the
+// user gets a line instead of a stack trace.
+func newWindow(a fyne.App) (w fyne.Window, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the window system did not start: %v", r)
+		}
+	}()
+	return a.NewWindow("DDPM Studio"), nil
+}

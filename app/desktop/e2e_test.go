@@ -3,6 +3,8 @@ package desktop_test
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -189,6 +191,26 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("building: %v", buildErr)
 	}
 	return builtBin
+}
+
+// TestUnreachableDisplay: a DISPLAY that names no X server gives exit
+// status 1 and a line that says so, not GLFW's panic and a stack trace.
+func TestUnreachableDisplay(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "DISPLAY=:987", "WAYLAND_DISPLAY=", "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit %v with an unreachable display, want status 1; output:\n%s", err, out)
+	}
+	msg := string(out)
+	if !strings.Contains(msg, "cannot open a window") || !strings.Contains(msg, "ddpmstudio sample") || strings.Contains(msg, "goroutine ") {
+		t.Errorf("output:\n%s", msg)
+	}
 }
 
 // TestRealWindow drives the real binary under Xvfb: it starts, Ctrl+Enter
