@@ -283,13 +283,7 @@ type gridScratch struct {
 }
 
 func (g *gridScratch) grow(in, out int) {
-	if cap(g.in) < in {
-		g.in = make([]float32, in)
-	}
-	if cap(g.out) < out {
-		g.out = make([]float32, out)
-	}
-	g.in, g.out = g.in[:in], g.out[:out]
+	g.in, g.out = grow(g.in, in), grow(g.out, out)
 }
 
 // gridGemm adds to out (co × ho×wo) the stride-1 convolution of one sample

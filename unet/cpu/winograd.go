@@ -30,10 +30,38 @@ func winogradFits(k, ci, co, h, w int, pad backend.Padding) bool {
 	if k != 3 || pad != (backend.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}) || ci < 16 || co < 16 || h < 2 {
 		return false
 	}
-	tw := (w + 1) / 2
-	tw8 := (tw + 7) / 8 * 8
-	return 4*tw8 <= 5*tw
+	return 4*winoGeometry(h, w).tw8 <= 5*((w+1)/2)
 }
+
+// winoGeom is how an h×w map is cut into tiles: th rows of tw8 tiles
+// (the row's (w+1)/2 rounded up to the vector width), read from a padded
+// plane of hp×wp (one zero border, and zeros over the tiles past the
+// image).
+type winoGeom struct {
+	th, tw8, tiles int
+	hp, wp, plane  int
+	h, w           int
+}
+
+func winoGeometry(h, w int) winoGeom {
+	th, tw8 := (h+1)/2, ((w+1)/2+7)/8*8
+	hp, wp := 2*th+2, 2*tw8+2
+	return winoGeom{th: th, tw8: tw8, tiles: th * tw8, hp: hp, wp: wp, plane: hp * wp, h: h, w: w}
+}
+
+// input pads channels lo…hi−1 of one sample x into p (a plane each) and
+// writes channel ch's transform V at v[ch·row:], its sixteen planes vs
+// apart.
+func (g winoGeom) input(v []float32, vs, row int, p, x []float32, lo, hi int) {
+	pad := backend.Padding{Top: 1, Left: 1, Bottom: g.hp - g.h - 1, Right: g.wp - g.w - 1}
+	padPlanes(p[lo*g.plane:hi*g.plane], x[lo*g.h*g.w:hi*g.h*g.w], hi-lo, g.h, g.w, g.hp, g.wp, pad)
+	for ch := lo; ch < hi; ch++ {
+		vec.WinogradInput(v[ch*row:], vs, p[ch*g.plane:(ch+1)*g.plane], g.wp, g.th, g.tw8)
+	}
+}
+
+// winoG is G of U = G·g·Gᵀ, the kernel's transform.
+var winoG = [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
 
 // winoWeights is a kernel's 16 transformed matrices U_ξ (co × ci), packed.
 type winoWeights struct {
@@ -63,7 +91,7 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 	if flipped {
 		rows, cols = ci, co
 	}
-	g := [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+	g := &winoG
 	u := make([]float32, 16*rows*cols)
 	for r := 0; r < rows; r++ {
 		for cc := 0; cc < cols; cc++ {
@@ -113,6 +141,8 @@ type winoScratch struct {
 	offs       []int
 }
 
+// grow returns b with length n, reallocated (zeroed) only when its capacity
+// is short: scratch keeps its memory from layer to layer.
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
 		return make([]float32, n)
@@ -141,18 +171,15 @@ func (c *Backend) winogradConv(impl sgemm.Implementation, u *winoWeights, out []
 // the same way whatever the split.
 func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co int, x []float32, ci, h, w int, bias []float32, s *winoScratch, chunks int) {
 	split := func(n int, f func(lo, hi int)) { splitRange(chunks, n, f) }
-	th, tw := (h+1)/2, (w+1)/2
-	tw8 := (tw + 7) / 8 * 8
-	tiles := th * tw8
-	hp, wp := 2*th+2, 2*tw8+2
-	plane := hp * wp
+	g := winoGeometry(h, w)
+	th, tw8, tiles := g.th, g.tw8, g.tiles
 	mr := impl.Kernel().MR
 	mrows := co + mr - 1 // the in-place product may write MR−1 rows past C
 	// The sixteen planes of V and of M lie a cache line more than their
 	// size apart: at a multiple of 4 KiB (ci·tiles often is) the transforms'
 	// sixteen streams would share one set of the L1 cache.
 	vs, ms := ci*tiles+16, mrows*tiles+16
-	s.p = grow(s.p, ci*plane)
+	s.p = grow(s.p, ci*g.plane)
 	s.v = grow(s.v, 16*vs)
 	s.m = grow(s.m, 16*ms)
 	oh, ow := 2*th, 2*tw8
@@ -164,13 +191,7 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 	for i := range offs {
 		offs[i] = i * tiles
 	}
-	split(ci, func(lo, hi int) {
-		pad := backend.Padding{Top: 1, Left: 1, Bottom: hp - h - 1, Right: wp - w - 1}
-		padPlanes(s.p[lo*plane:hi*plane], x[lo*h*w:hi*h*w], hi-lo, h, w, hp, wp, pad)
-		for ch := lo; ch < hi; ch++ {
-			vec.WinogradInput(s.v[ch*tiles:], vs, s.p[ch*plane:(ch+1)*plane], wp, th, tw8)
-		}
-	})
+	split(ci, func(lo, hi int) { g.input(s.v, vs, tiles, s.p, x, lo, hi) })
 	split(16, func(lo, hi int) {
 		for xi := lo; xi < hi; xi++ {
 			m := s.m[xi*ms : xi*ms+mrows*tiles]
@@ -224,34 +245,25 @@ const winoGradTiles = 2048
 // have a zero dY and add nothing. Samples are taken in chunks whose tiles
 // lie side by side, so each dot product runs over many of them.
 func winogradWeightGrad(s *winoGradScratch, dy []float32, co int, x []float32, ci, h, w int, smps []int) {
-	th, tw := (h+1)/2, (w+1)/2
-	tw8 := (tw + 7) / 8 * 8
-	tiles := th * tw8
-	hp, wp := 2*th+2, 2*tw8+2
-	plane := hp * wp
+	g := winoGeometry(h, w)
+	th, tw8, tiles := g.th, g.tw8, g.tiles
 	yh, yw := 2*th, 2*tw8
 	yplane := yh * yw
 	ci3, co3 := (ci+2)/3*3, (co+2)/3*3 // DotNT reads rows in threes
 	per := max(1, min(len(smps), winoGradTiles/tiles))
 	k := per * tiles
 	vs, ys := ci3*k+16, co3*k+16 // off the 4 KiB stride, as in winogradSample
-	s.p = grow(s.p, ci*plane)
+	s.p = grow(s.p, ci*g.plane)
 	s.y = grow(s.y, co*yplane)
-	if cap(s.v) < 16*vs {
-		s.v = make([]float32, 16*vs) // zero rows past ci stay zero
-	}
-	if cap(s.yh) < 16*ys {
-		s.yh = make([]float32, 16*ys)
-	}
-	s.v, s.yh = s.v[:16*vs], s.yh[:16*ys]
+	// Rows ci…ci3−1 and co…co3−1 are never written: DotNT reads them and
+	// drops what it makes of them.
+	s.v = grow(s.v, 16*vs)
+	s.yh = grow(s.yh, 16*ys)
 	for c0 := 0; c0 < len(smps); c0 += per {
 		chunk := smps[c0:min(c0+per, len(smps))]
 		kk := len(chunk) * tiles
 		for i, smp := range chunk {
-			padPlanes(s.p, x[smp*ci*h*w:(smp+1)*ci*h*w], ci, h, w, hp, wp, backend.Padding{Top: 1, Left: 1, Bottom: hp - h - 1, Right: wp - w - 1})
-			for ch := 0; ch < ci; ch++ {
-				vec.WinogradInput(s.v[ch*k+i*tiles:], vs, s.p[ch*plane:(ch+1)*plane], wp, th, tw8)
-			}
+			g.input(s.v[i*tiles:], vs, k, s.p, x[smp*ci*h*w:(smp+1)*ci*h*w], 0, ci)
 			padPlanes(s.y, dy[smp*co*h*w:(smp+1)*co*h*w], co, h, w, yh, yw, backend.Padding{Bottom: yh - h, Right: yw - w})
 			for o := 0; o < co; o++ {
 				vec.WinogradGrad(s.yh[o*k+i*tiles:], ys, s.y[o*yplane:(o+1)*yplane], yw, th, tw8)
@@ -267,7 +279,7 @@ func winogradWeightGrad(s *winoGradScratch, dy []float32, co int, x []float32, c
 // Gᵀ·dU·G (the adjoint of U = G·g·Gᵀ) of the slots' transformed-kernel
 // gradients, summed in slot order in float64.
 func addWinogradKernelGrad(dw []float32, slots []winoGradScratch, co, ci int) {
-	g := [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+	g := &winoG
 	for o := 0; o < co; o++ {
 		for c := 0; c < ci; c++ {
 			var du [4][4]float64
