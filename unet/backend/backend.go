@@ -2,7 +2,8 @@ package backend
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/detmath"
 )
 
 // Shape is a tensor shape of up to four dimensions, NCHW for activations and
@@ -109,14 +110,17 @@ type Caps struct {
 // backend runs it; a GPU backend may run it on the host and upload).
 func SinusoidalEmbedding(out []float32, dim int, t []float32, flip bool, shift float32) {
 	half := dim / 2
-	negLog := float32(-math.Log(10000))
+	// −ln 10000 rounded to float32, as torch's math.log(10000) is; the
+	// exponential, sine and cosine are detmath's, the same bits on every
+	// CPU (math's are assembly on some and fused differently on others).
+	negLog := float32(-9.210340371976184)
 	div := float32(half) - shift
 	for n, tv := range t {
 		row := out[n*dim : (n+1)*dim]
 		for i := 0; i < half; i++ {
-			freq := float32(math.Exp(float64(negLog * float32(i) / div)))
+			freq := float32(detmath.Exp(float64(negLog * float32(i) / div)))
 			arg := float64(tv * freq)
-			s, co := float32(math.Sin(arg)), float32(math.Cos(arg))
+			s, co := float32(detmath.Sin(arg)), float32(detmath.Cos(arg))
 			if flip {
 				row[i], row[half+i] = co, s
 			} else {

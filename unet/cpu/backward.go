@@ -60,10 +60,12 @@ func (c *Backend) Conv2DBackward(dx, dw, db, dy, x, w backend.Tensor, stride int
 		need += slots * 2 * k * p
 	}
 	// The weight gradient of a stride-1 convolution is Winograd's where the
-	// forward is (winogradWeightGrad, when DotNT has vector code: its
-	// scalar loop would lose), else it gathers its image columns straight
-	// from a padded copy of the input (gridWeightGrad), with no col matrix.
-	winoW := transposed && winogradFits(kh, ci, co, h, wd, pad) && sgemm.DotNTVector()
+	// forward is (winogradWeightGrad), else it gathers its image columns
+	// straight from a padded copy of the input (gridWeightGrad), with no col
+	// matrix. The choice is the layer's shape alone, never the CPU: the two
+	// sum in different orders, and every path must give the same bits
+	// (DotNT's Go code, slower, takes the vector code's steps).
+	winoW := transposed && winogradFits(kh, ci, co, h, wd, pad)
 	gridW := transposed && !winoW
 	hp, wp := h+pad.Top+pad.Bottom, wd+pad.Left+pad.Right
 	gridLen := ci*hp*wp + kh + co*ho*wp

@@ -20,7 +20,7 @@ func kernelPanels(kern Kernel, k int) (a, b, c []float32) {
 // BenchmarkKernel times each micro-kernel alone on L1-resident panels: the
 // ceiling the blocked product can reach.
 func BenchmarkKernel(b *testing.B) {
-	for _, kern := range Kernels() {
+	for _, kern := range AllKernels() {
 		b.Run(kern.Name, func(b *testing.B) {
 			const k = 256
 			a, bb, c := kernelPanels(kern, k)

@@ -1,6 +1,9 @@
 package sgemm
 
-import "golang.org/x/sys/cpu"
+import (
+	"github.com/ddpmstudio/ddpmstudio/internal/simd"
+	"golang.org/x/sys/cpu"
+)
 
 // Assembly micro-kernels (kernels_amd64.s). Each adds the MR×NR product of
 // packed panels to the tile of C at c with row stride ldc (in elements).
@@ -34,9 +37,23 @@ var avx2 = Kernel{Name: "avx2", MR: 6, NR: 16, run: func(k int, a, b, c []float3
 	kernel6x16IndAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc, blocks, set)
 }}
 
-// Kernels lists the kernels this CPU can run, fastest first; the portable
-// kernel is always last.
+// Kernels lists the kernels the chosen path (DDPM_CPU, package simd) may
+// run, fastest first; the portable kernel is always last. All of them give
+// the same bits (docs/determinism.md).
 func Kernels() []Kernel {
+	var ks []Kernel
+	if simd.Current() == simd.AVX512 {
+		ks = append(ks, avx512)
+	}
+	if simd.AtLeast(simd.AVX2) {
+		ks = append(ks, avx2)
+	}
+	return append(ks, Portable)
+}
+
+// AllKernels lists every kernel this CPU can run, whatever the path: for
+// the tests that hold each to the portable one.
+func AllKernels() []Kernel {
 	var ks []Kernel
 	if cpu.X86.HasAVX512F {
 		ks = append(ks, avx512)
@@ -50,4 +67,4 @@ func Kernels() []Kernel {
 //go:noescape
 func dot3x3AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int)
 
-var hasDot3x3 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var hasDot3x3 = simd.AtLeast(simd.AVX2)

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/ddpmstudio/ddpmstudio/internal/detmath"
 	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -90,7 +91,11 @@ func (k Kernel) InPlace() bool { return k.ind != nil }
 // Kernel reports the micro-kernel in use.
 func (impl Implementation) Kernel() Kernel { return impl.kernel }
 
-// Portable is the pure-Go kernel, available everywhere.
+// Portable is the pure-Go kernel, available everywhere. It follows the
+// canonical order of every kernel (docs/determinism.md): each element of a
+// tile starts at zero, takes a fused multiply-add per k in ascending order
+// (detmath.FMA32, one rounding, as VFMADD231PS and FMLA), and is then
+// added to C once per KC block. So its bits are the vector kernels' bits.
 var Portable = Kernel{Name: "go", MR: 4, NR: 8, run: kernelGo}
 
 // Best is the fastest kernel this CPU supports.
@@ -109,7 +114,7 @@ func kernelGo(k int, a, b, c []float32, ldc int) {
 			av := ap[r]
 			row := acc[r*nr : r*nr+nr]
 			for j, bv := range bp {
-				row[j] += av * bv
+				row[j] = detmath.FMA32(av, bv, row[j])
 			}
 		}
 	}

@@ -51,7 +51,7 @@ func reference(aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b 
 func TestSgemmAgainstReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {8, 32, 16}, {13, 37, 29}, {6, 16, 300}, {70, 65, 257}, {129, 33, 513}, {17, 2100, 9}, {1, 300, 40}}
-	for _, kern := range Kernels() {
+	for _, kern := range AllKernels() {
 		for _, workers := range []int{1, 3} {
 			impl := Implementation{kernel: kern, workers: workers}
 			for _, s := range shapes {
@@ -114,7 +114,7 @@ func TestKernelsAgree(t *testing.T) {
 	c0 := randSlice(r, m*n)
 	want := reference(false, false, m, n, k, 1.5, a, k, b, n, 0.5, c0, n)
 	tol := 1e-5 * math.Sqrt(float64(k)) * 4
-	for _, kern := range Kernels() {
+	for _, kern := range AllKernels() {
 		c := append([]float32(nil), c0...)
 		WithKernel(kern).Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1.5, a, k, b, n, 0.5, c, n)
 		worst := 0.0
@@ -151,7 +151,7 @@ var benchShapes = []struct {
 
 func BenchmarkSgemm(b *testing.B) {
 	impls := map[string]blas.Float32{"gonum": gonum.Implementation{}}
-	for _, k := range Kernels() {
+	for _, k := range AllKernels() {
 		impls[k.Name] = WithKernel(k)
 	}
 	for _, s := range benchShapes {
@@ -184,7 +184,7 @@ func BenchmarkSgemm(b *testing.B) {
 
 func TestGemmPacked(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
-	for _, kern := range Kernels() {
+	for _, kern := range AllKernels() {
 		// One PackedA reused through all the shapes (PackAInto), growing
 		// and shrinking, must pack what a fresh PackA does.
 		var reused *PackedA
@@ -232,7 +232,7 @@ func TestGemmPacked(t *testing.T) {
 // src are packed with zeros beyond it.
 func TestGemmIndirect(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, kern := range Kernels() {
+	for _, kern := range AllKernels() {
 		for _, s := range [][3]int{{5, 7, 3}, {32, 840, 288}, {64, 63, 576}, {13, 100, 300}, {6, 16, 9}, {130, 40, 20}} {
 			m, n, k := s[0], s[1], s[2]
 			src := randSlice(r, 4*n+k+40)

@@ -3,13 +3,20 @@
 // statistics and the two passes of its backward, the gathers that pack
 // convolution panels straight from an image (Rows), and the Winograd
 // F(2×2,3×3) transforms of inputs, outputs and output gradients. Each has
-// a portable Go version, which is the reference the tests hold the
-// AVX-512 and AVX2 assembly to.
+// a portable Go version that takes the same steps in the same order as the
+// assembly (docs/determinism.md): the tests hold the AVX-512 and AVX2
+// code to it bit for bit, and DDPM_CPU (package simd) chooses which runs.
 package vec
 
-import "math"
+import (
+	"math"
 
-// AffineSiLU sets dst[i] = silu(src[i]·a + b) if withSiLU, else src[i]·a + b.
+	"github.com/ddpmstudio/ddpmstudio/internal/detmath"
+)
+
+// AffineSiLU sets dst[i] = SiLU(src[i]·a + b) if withSiLU, else src[i]·a + b,
+// with src[i]·a + b one fused multiply-add. Every path computes it with the
+// same steps (docs/determinism.md), so the bits do not depend on the CPU.
 // Each element's result depends only on its value, never on where it lies
 // in the slice: the last partial vector goes through the vector code too
 // (padded), so a kernel split across goroutines at any boundary, or a
@@ -52,12 +59,12 @@ func affineVec(dst, src *float32, n int, a, b float32, withSiLU bool) {
 func affineGo(dst, src []float32, a, b float32, withSiLU bool) {
 	if !withSiLU {
 		for i, v := range src {
-			dst[i] = v*a + b
+			dst[i] = detmath.FMA32(v, a, b)
 		}
 		return
 	}
 	for i, v := range src {
-		dst[i] = SiLU(v*a + b)
+		dst[i] = SiLU(detmath.FMA32(v, a, b))
 	}
 }
 
@@ -133,19 +140,27 @@ func (r Rows) GatherT16(dst, src []float32, j, n int) {
 	}
 }
 
-// Sum is Σ x[i]. The AVX-512 version keeps 16 partial sums in float32
-// (like a pairwise sum it loses far less than a single running float32
-// sum); the AVX2 version keeps 8 in float64, the Go version one.
+// Sum is Σ x[i] in float64, in the canonical order of every path: element
+// i of the first n − n%8 goes to lane i%8 (a running float64 sum each),
+// the lanes are combined by Reduce8, and the last n%8 elements are added
+// to that in turn. The AVX2 code keeps the eight lanes in two vectors of
+// four; the AVX-512 path runs the AVX2 code (a sum of this size is bound
+// by memory, and sixteen lanes would be another order).
 func Sum(x []float32) float64 {
-	done := 0
+	done := len(x) &^ 7
 	var s float64
 	switch {
-	case useAVX512 && len(x) >= 16:
-		done = len(x) &^ 15
-		s = float64(sumAVX512(&x[0], done))
-	case useAVX2 && len(x) >= 8:
-		done = len(x) &^ 7
+	case done == 0:
+	case useAVX2:
 		s = sumAVX2(&x[0], done)
+	default:
+		var l [8]float64
+		for i := 0; i < done; i += 8 {
+			for j, v := range x[i : i+8] {
+				l[j] += float64(v)
+			}
+		}
+		s = Reduce8(&l)
 	}
 	for _, v := range x[done:] {
 		s += float64(v)
@@ -153,28 +168,46 @@ func Sum(x []float32) float64 {
 	return s
 }
 
-// SumSqDev is Σ (x[i] − mean)².
+// SumSqDev is Σ (x[i] − mean)², in Sum's order, each term d = x[i] − mean
+// (in float64) added to its lane as one fused multiply-add d·d + lane.
 func SumSqDev(x []float32, mean float32) float64 {
-	done := 0
+	done := len(x) &^ 7
 	var s float64
+	m := float64(mean)
 	switch {
-	case useAVX512 && len(x) >= 16:
-		done = len(x) &^ 15
-		s = float64(sumSqDevAVX512(&x[0], done, mean))
-	case useAVX2 && len(x) >= 8:
-		done = len(x) &^ 7
+	case done == 0:
+	case useAVX2:
 		s = sumSqDevAVX2(&x[0], done, mean)
+	default:
+		var l [8]float64
+		for i := 0; i < done; i += 8 {
+			for j, v := range x[i : i+8] {
+				d := float64(float64(v) - m)
+				l[j] = math.FMA(d, d, l[j])
+			}
+		}
+		s = Reduce8(&l)
 	}
 	for _, v := range x[done:] {
-		d := float64(v) - float64(mean)
-		s += d * d
+		d := float64(float64(v) - m)
+		s = math.FMA(d, d, s)
 	}
 	return s
 }
 
+// Reduce8 combines eight lanes as the vector code does: the two halves
+// added lane by lane, then their halves, then the last pair:
+// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)).
+func Reduce8(l *[8]float64) float64 {
+	m0, m1, m2, m3 := l[0]+l[4], l[1]+l[5], l[2]+l[6], l[3]+l[7]
+	return (m0 + m2) + (m1 + m3)
+}
+
 // Expf is e^x in float32 to about 2 ulp (Cephes' expf scheme): x = n·ln2 + r
 // with |r| ≤ ln2/2, a degree-6 polynomial for e^r, and 2^n put into the
-// exponent bits. The assembly evaluates the same polynomial.
+// exponent bits. Every step is rounded (the float32 conversions keep arm64's
+// compiler from fusing them), so it gives the same bits on every CPU. It
+// serves the softmax; SiLU has its own exponential, the vector code's.
 func Expf(x float32) float32 {
 	if x > 88.37626 {
 		return float32(math.Inf(1))
@@ -190,16 +223,16 @@ func Expf(x float32) float32 {
 		ln2hi = 0.693359375
 		ln2lo = -2.12194440e-4
 	)
-	n := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - n*ln2hi
-	r -= n * ln2lo
+	n := float32(math.Floor(float64(float32(x*log2e) + 0.5)))
+	r := x - float32(n*ln2hi)
+	r -= float32(n * ln2lo)
 	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	y := p*r*r + r + 1
+	p = float32(p*r) + 1.3981999507e-3
+	p = float32(p*r) + 8.3334519073e-3
+	p = float32(p*r) + 4.1665795894e-2
+	p = float32(p*r) + 1.6666665459e-1
+	p = float32(p*r) + 5.0000001201e-1
+	y := float32(float32(p*r)*r) + r + 1
 	// Scale by 2^n in two steps so that n down to −150 stays representable.
 	ni := int32(n)
 	if ni < -126 {
@@ -209,8 +242,41 @@ func Expf(x float32) float32 {
 	return y * math.Float32frombits(uint32(ni+127)<<23)
 }
 
-// SiLU is x·σ(x) = x / (1 + e^−x).
-func SiLU(x float32) float32 { return x / (1 + Expf(-x)) }
+// The constants of the vector code's exponential (vec_amd64.s, expc).
+var (
+	silLog2e = math.Float32frombits(0x3fb8aa3b)
+	silLn2hi = math.Float32frombits(0x3f318000)
+	silLn2lo = math.Float32frombits(0xb95e8083)
+	silC     = [6]float32{
+		math.Float32frombits(0x39506967), math.Float32frombits(0x3ab743ce),
+		math.Float32frombits(0x3c088908), math.Float32frombits(0x3d2aa9c1),
+		math.Float32frombits(0x3e2aaaaa), math.Float32frombits(0x3f000000),
+	}
+)
+
+// SiLU is x·σ(x) = x / (1 + e^−x), computed with exactly the steps of the
+// AVX2 and AVX-512 code: −x clamped to [−87, 88] (so that 2^n stays a
+// normal float; e^−x beyond adds nothing to 1), n = round(−x·log2e), r by
+// two fused steps, the polynomial by fused multiply-adds, times 2^n.
+func SiLU(x float32) float32 {
+	v := 0 - x
+	if !(v < 88) { // VMINPS: NaN goes to the bound, as there
+		v = 88
+	}
+	if !(v > -87) {
+		v = -87
+	}
+	n := float32(math.RoundToEven(float64(float32(v * silLog2e))))
+	r := detmath.FMA32(-n, silLn2hi, v)
+	r = detmath.FMA32(-n, silLn2lo, r)
+	p := silC[0]
+	for _, c := range silC[1:] {
+		p = detmath.FMA32(p, r, c)
+	}
+	p = detmath.FMA32(p, float32(r*r), r) + 1
+	e := p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return x / (e + 1)
+}
 
 // GroupNormGradSums is the first pass of a GroupNorm backward over one
 // channel of one sample, whose inputs x were normalised as x̂ = (x − mu)·r.
@@ -220,31 +286,45 @@ func SiLU(x float32) float32 { return x / (1 + Expf(-x)) }
 // the GroupNorm's output gradient itself and d is not touched. It returns
 // Σ d[i] and Σ d[i]·x̂[i]: dβ and dγ of the channel, and what the input
 // gradient's group means are made of. The sums are float64, kept in lanes
-// by the vector code; each d[i] is the same bits in either code.
+// in Sum's order (eight lanes, Reduce8, then the tail) on every path; each
+// d[i] is the same bits in either code.
 func GroupNormGradSums(d, g, pre, y, x []float32, mu, r float32) (sd, sdx float64) {
 	n := len(x)
 	silu := pre != nil
 	if len(g) < n || silu && (len(d) < n || len(pre) < n || len(y) < n) {
 		panic("vec: GroupNormGradSums: short slices")
 	}
-	done := 0
-	if useAVX2 && n >= 8 {
-		done = n &^ 7
-		dp, pp, yp := &g[0], &g[0], &g[0]
-		if silu {
-			dp, pp, yp = &d[0], &pre[0], &y[0]
-		}
-		sd, sdx = gnSumsAVX2(dp, &g[0], pp, yp, &x[0], done, mu, r, silu)
-	}
-	for i := done; i < n; i++ {
-		v := g[i]
+	done := n &^ 7
+	term := func(i int) (v, vx float32) {
+		v = g[i]
 		if silu {
 			v *= SiLUPrime(pre[i], y[i])
 			d[i] = v
 		}
 		xhat := (x[i] - mu) * r
+		return v, v * xhat
+	}
+	switch {
+	case done == 0:
+	case useAVX2:
+		dp, pp, yp := &g[0], &g[0], &g[0]
+		if silu {
+			dp, pp, yp = &d[0], &pre[0], &y[0]
+		}
+		sd, sdx = gnSumsAVX2(dp, &g[0], pp, yp, &x[0], done, mu, r, silu)
+	default:
+		var ld, lx [8]float64
+		for i := 0; i < done; i++ {
+			v, vx := term(i)
+			ld[i&7] += float64(v)
+			lx[i&7] += float64(vx)
+		}
+		sd, sdx = Reduce8(&ld), Reduce8(&lx)
+	}
+	for i := done; i < n; i++ {
+		v, vx := term(i)
 		sd += float64(v)
-		sdx += float64(v * xhat)
+		sdx += float64(vx)
 	}
 	return sd, sdx
 }

@@ -1,11 +1,14 @@
 package vec
 
-import "golang.org/x/sys/cpu"
+import "github.com/ddpmstudio/ddpmstudio/internal/simd"
 
+// The path DDPM_CPU chose (package simd); tests switch them to hold each
+// path to the portable code. The AVX-only gathers are plain copies and go
+// with the AVX2 path.
 var (
-	useAVX512 = cpu.X86.HasAVX512F
-	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	useAVX    = cpu.X86.HasAVX
+	useAVX512 = simd.Current() == simd.AVX512
+	useAVX2   = simd.AtLeast(simd.AVX2)
+	useAVX    = useAVX2
 )
 
 //go:noescape
@@ -16,12 +19,6 @@ func affineAVX2(dst, src *float32, n int, a, b float32, silu bool)
 
 //go:noescape
 func affineAVX512(dst, src *float32, n int, a, b float32, silu bool)
-
-//go:noescape
-func sumAVX512(x *float32, n int) float32
-
-//go:noescape
-func sumSqDevAVX512(x *float32, n int, mean float32) float32
 
 //go:noescape
 func sumAVX2(x *float32, n int) float64

@@ -10,8 +10,8 @@ DATA expc<>+24(SB)/4, $0x3d2aa9c1 // c3
 DATA expc<>+28(SB)/4, $0x3e2aaaaa // c4
 DATA expc<>+32(SB)/4, $0x3f000000 // c5
 DATA expc<>+36(SB)/4, $0x3f800000 // 1
-DATA expc<>+40(SB)/4, $0x42b0c0a5 // 88.376
-DATA expc<>+44(SB)/4, $0xc2b0c0a5 // -88.376
+DATA expc<>+40(SB)/4, $0x00000000 // (unused)
+DATA expc<>+44(SB)/4, $0x00000000 // (unused)
 DATA expc<>+48(SB)/4, $0x42b00000 // 88: 2^n stays finite without VSCALEFPS
 DATA expc<>+52(SB)/4, $0xc2ae0000 // -87: 2^n stays normal without VSCALEFPS
 DATA expc<>+56(SB)/4, $0x0000007f // 127, the exponent bias
@@ -19,7 +19,9 @@ GLOBL expc<>(SB), RODATA|NOPTR, $60
 
 // func affineAVX512(dst, src *float32, n int, a, b float32, silu bool)
 // n is a multiple of 16. y = src·a + b; with silu, dst = y / (1 + e^−y),
-// e^−y by the same Cephes polynomial as Expf, 2^n applied with VSCALEFPS.
+// e^−y by the same steps as affineAVX2 (and siluCanonical): −y clamped to
+// [−87, 88], 2^n applied with VSCALEFPS, which multiplies by the same
+// power of two that affineAVX2 builds in the exponent bits.
 TEXT ·affineAVX512(SB), NOSPLIT, $0-33
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -37,8 +39,8 @@ TEXT ·affineAVX512(SB), NOSPLIT, $0-33
 	VBROADCASTSS expc<>+28(SB), Z29
 	VBROADCASTSS expc<>+32(SB), Z30
 	VBROADCASTSS expc<>+36(SB), Z31
-	VBROADCASTSS expc<>+40(SB), Z18
-	VBROADCASTSS expc<>+44(SB), Z19
+	VBROADCASTSS expc<>+48(SB), Z18
+	VBROADCASTSS expc<>+52(SB), Z19
 	TESTB AL, AL
 	JZ    plain
 
@@ -48,7 +50,7 @@ siluloop:
 	VXORPS Z1, Z1, Z1
 	VSUBPS Z0, Z1, Z1               // x = -y
 	VMINPS Z18, Z1, Z1
-	VMAXPS Z19, Z1, Z1              // clamp to ±88.376
+	VMAXPS Z19, Z1, Z1              // clamp to [-87, 88]
 	VMULPS Z22, Z1, Z2              // x·log2e
 	VRNDSCALEPS $0, Z2, Z2          // n = round to nearest
 	VFNMADD231PS Z23, Z2, Z1        // r = x − n·ln2hi
@@ -81,49 +83,6 @@ plain:
 	ADDQ $64, DI
 	SUBQ $16, CX
 	JNZ  plain
-	VZEROUPPER
-	RET
-
-// func sumAVX512(x *float32, n int) float32
-TEXT ·sumAVX512(SB), NOSPLIT, $0-20
-	MOVQ x+0(FP), SI
-	MOVQ n+8(FP), CX
-	VXORPS Z0, Z0, Z0
-sumloop:
-	VADDPS (SI), Z0, Z0
-	ADDQ $64, SI
-	SUBQ $16, CX
-	JNZ  sumloop
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	MOVSS X0, ret+16(FP)
-	VZEROUPPER
-	RET
-
-// func sumSqDevAVX512(x *float32, n int, mean float32) float32
-TEXT ·sumSqDevAVX512(SB), NOSPLIT, $0-28
-	MOVQ x+0(FP), SI
-	MOVQ n+8(FP), CX
-	VBROADCASTSS mean+16(FP), Z2
-	VXORPS Z0, Z0, Z0
-sqloop:
-	VMOVUPS (SI), Z1
-	VSUBPS Z2, Z1, Z1
-	VFMADD231PS Z1, Z1, Z0
-	ADDQ $64, SI
-	SUBQ $16, CX
-	JNZ  sqloop
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	MOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
