@@ -8,17 +8,16 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ddpmstudio/ddpmstudio/app/desktop"
 	"github.com/ddpmstudio/ddpmstudio/cli"
 )
 
 func main() {
 	if len(os.Args) == 1 {
-		os.Exit(desktop.Main(os.Stderr, ""))
+		os.Exit(window(os.Stderr, ""))
 	}
 	// "ddpmstudio picture.png": the window, opening that picture.
 	if len(os.Args) == 2 && isPicture(os.Args[1]) {
-		os.Exit(desktop.Main(os.Stderr, os.Args[1]))
+		os.Exit(window(os.Stderr, os.Args[1]))
 	}
 	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

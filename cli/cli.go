@@ -9,7 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
-	"golang.org/x/sys/unix"
+	"github.com/ddpmstudio/ddpmstudio/internal/simd"
 	"image"
 	"io"
 	"math"
@@ -107,6 +107,10 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 		fmt.Fprintf(stdout, Usage, studio.Version)
 		return 0
 	}
+	if err := simd.Err(); err != nil { // DDPM_CPU names a path this CPU lacks
+		fmt.Fprintln(stderr, "ddpmstudio:", err)
+		return 2
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	var err error
@@ -162,7 +166,25 @@ func runInfo(args []string, w io.Writer) error {
 		return err
 	}
 	fmt.Fprint(w, sess.Describe())
+	fmt.Fprintf(w, "cpu path     %s\n", cpuPath())
+	if !studio.HasGL {
+		fmt.Fprintln(w, "gl           not in this build (built without cgo)")
+	}
 	return nil
+}
+
+// cpuPath names the CPU kernels in use, how they were chosen and what else
+// this CPU can run (all give the same bits: docs/determinism.md).
+func cpuPath() string {
+	how := "auto"
+	if v := os.Getenv(simd.Env); v != "" {
+		how = v
+	}
+	var all []string
+	for _, p := range simd.Available() {
+		all = append(all, string(p))
+	}
+	return fmt.Sprintf("%s (%s=%s; this CPU runs %s, all with the same bits)", simd.Current(), simd.Env, how, strings.Join(all, ", "))
 }
 
 type sampleFlags struct {
@@ -652,7 +674,7 @@ func writableDir(dir string, mayCreate bool) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s is not a folder", dir)
 	}
-	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+	if !canWrite(dir) {
 		return fmt.Errorf("folder %s is not writable", dir)
 	}
 	atomicfile.CleanStale(dir)

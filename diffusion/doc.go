@@ -24,6 +24,7 @@
 // are float32 NCHW batches in [−1, 1]. Inpainting masks are 1 where the image
 // is regenerated and 0 where it is kept.
 //
-// The package imports nothing else of this module: the U-Net reaches it only
-// through the Denoiser interface.
+// The package imports nothing else of this module but internal/detmath, a
+// leaf like math whose exp, log and cos give the same bits on every CPU:
+// the U-Net reaches it only through the Denoiser interface.
 package diffusion

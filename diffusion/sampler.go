@@ -3,6 +3,7 @@ package diffusion
 import (
 	"errors"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/detmath"
 	"math"
 )
 
@@ -239,8 +240,8 @@ func (d *DDPM) Step(e Event, x, out []float32, shape Shape, noise NoiseSource, x
 	std := sqrt32(d.Variance(e.T, e.Next))
 	var minLog, maxLog float32
 	if learned {
-		minLog = float32(math.Log(float64(max((1-c.abarPrev)/(1-c.abar)*betaT, 1e-20))))
-		maxLog = float32(math.Log(float64(betaT)))
+		minLog = float32(detmath.Log(float64(max((1-c.abarPrev)/(1-c.abar)*betaT, 1e-20))))
+		maxLog = float32(detmath.Log(float64(betaT)))
 	}
 	perOut := shape.C * shape.H * shape.W // offset of the variance half within a sample
 	forEach(shape, outC, func(i, o int) {
@@ -256,7 +257,7 @@ func (d *DDPM) Step(e Event, x, out []float32, shape Shape, noise NoiseSource, x
 			if learned {
 				frac := (out[o+perOut] + 1) / 2
 				logVar := mul(frac, maxLog) + mul(1-frac, minLog)
-				v += mul(float32(math.Exp(float64(0.5*logVar))), d.z[i])
+				v += mul(float32(detmath.Exp(float64(0.5*logVar))), d.z[i])
 			} else {
 				v += mul(std, d.z[i])
 			}

@@ -3,6 +3,7 @@ package diffusion
 import (
 	"errors"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/detmath"
 	"math"
 )
 
@@ -86,7 +87,7 @@ func NewSchedule(kind Kind, T int, betaStart, betaEnd float64) (*Schedule, error
 	case Cosine:
 		// betas_for_alpha_bar: Python float64, then one rounding to float32.
 		abar := func(u float64) float64 {
-			c := math.Cos((u + 0.008) / 1.008 * math.Pi / 2)
+			c := detmath.Cos((u + 0.008) / 1.008 * math.Pi / 2)
 			return c * c
 		}
 		b32 = make([]float32, T)
@@ -181,7 +182,7 @@ func (s *Schedule) PosteriorVariance(t int) float32 {
 // LogSNR is log(ᾱ_t / (1−ᾱ_t)).
 func (s *Schedule) LogSNR(t int) float64 {
 	a := float64(s.AlphaBar(t))
-	return math.Log(a / (1 - a))
+	return detmath.Log(a / (1 - a))
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

@@ -1,6 +1,10 @@
 package diffusion
 
-import "math"
+import (
+	"math"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/detmath"
+)
 
 // This file reproduces, bit for bit, the float32 arithmetic by which
 // diffusers (on PyTorch's CPU kernels) builds its β schedules, so that our β_t
@@ -68,7 +72,7 @@ func sigmoid32(x []float32) []float32 {
 		if i < vecEnd {
 			e = sleefExpf(0 - v)
 		} else {
-			e = float32(math.Exp(float64(-v)))
+			e = float32(detmath.Exp(float64(-v)))
 		}
 		out[i] = 1 / (1 + e)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
-	"github.com/ddpmstudio/ddpmstudio/render"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
@@ -120,23 +119,23 @@ func openOn(ctx context.Context, dir string, b unet.Backend, opt OpenOptions) (*
 func chooseBackend(b string) (unet.Backend, string, error) {
 	switch b {
 	case "", BackendAuto:
-		g, err := render.Open()
+		g, renderer, err := openGL()
 		if err != nil {
 			return cpu.New(), "auto chose the CPU: " + err.Error(), nil
 		}
 		if !g.Caps().Hardware {
 			g.Close()
-			return cpu.New(), "auto chose the CPU: the GL renderer " + g.Renderer + " is a software renderer, slower than the CPU path", nil
+			return cpu.New(), "auto chose the CPU: the GL renderer " + renderer + " is a software renderer, slower than the CPU path", nil
 		}
-		return g, "auto chose the GPU: " + g.Renderer, nil
+		return g, "auto chose the GPU: " + renderer, nil
 	case BackendCPU:
 		return cpu.New(), "", nil
 	case BackendGL:
-		g, err := render.Open()
+		g, renderer, err := openGL()
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: %v", ErrNoGL, err)
 		}
-		return g, "GL: " + g.Renderer, nil
+		return g, "GL: " + renderer, nil
 	}
 	return nil, "", fmt.Errorf("backend %q: want auto, cpu or gl", b)
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/detmath"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -161,7 +162,7 @@ func (t *Trainer) LR(step int) float64 {
 		return o.LR * float64(step+1) / float64(o.Warmup)
 	}
 	frac := float64(step-o.Warmup) / math.Max(1, float64(o.Steps-o.Warmup))
-	return o.LR * (0.1 + 0.9*0.5*(1+math.Cos(math.Pi*min(frac, 1))))
+	return o.LR * (0.1 + 0.9*0.5*(1+detmath.Cos(math.Pi*min(frac, 1))))
 }
 
 // TrainStep draws a batch, takes one optimizer step and returns the loss.
@@ -246,8 +247,8 @@ func (t *Trainer) update(grads [][]float32) {
 	const b1, b2, epsAdam = 0.9, 0.999, 1e-8
 	step := float64(t.Step + 1)
 	lr := t.LR(t.Step)
-	c1 := 1 - math.Pow(b1, step)
-	c2 := 1 - math.Pow(b2, step)
+	c1 := 1 - detmath.PowInt(b1, t.Step+1)
+	c2 := 1 - detmath.PowInt(b2, t.Step+1)
 	alpha := float32(lr * math.Sqrt(c2) / c1)
 	decay := float32(min(o.EMA, (1+step)/(10+step)))
 	for i, g := range grads {

@@ -5,6 +5,7 @@ package desktop
 
 import (
 	"fmt"
+	"github.com/ddpmstudio/ddpmstudio/internal/simd"
 	"io"
 	"os"
 	"os/signal"
@@ -41,6 +42,10 @@ func HasDisplay() (bool, string) {
 // open (a recipe PNG is drawn again, another picture goes to the Inpaint
 // tab). Without a display it prints one line and returns 1.
 func Main(stderr io.Writer, picture string) int {
+	if err := simd.Err(); err != nil { // DDPM_CPU names a path this CPU lacks
+		fmt.Fprintln(stderr, "ddpmstudio:", err)
+		return 2
+	}
 	if ok, why := HasDisplay(); !ok {
 		fmt.Fprintf(stderr, "ddpmstudio: %s; the studio window needs one — on this machine use `ddpmstudio sample` (see `ddpmstudio help`)\n", why)
 		return 1
