@@ -161,7 +161,7 @@ func writeNearest(path string, samples [][]float32, data *train.Dataset) error {
 			var d float64
 			for j, v := range x {
 				e := float64(v - s[j])
-				d += e * e
+				d += float64(e * e)
 			}
 			if d < bestD {
 				best, bestD = i, d

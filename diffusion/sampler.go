@@ -255,7 +255,7 @@ func (d *DDPM) Step(e Event, x, out []float32, shape Shape, noise NoiseSource, x
 		v := mul(x0Coeff, p0) + mul(xCoeff, x[i])
 		if drawn {
 			if learned {
-				frac := (out[o+perOut] + 1) / 2
+				frac := float32((out[o+perOut] + 1) / 2)
 				logVar := mul(frac, maxLog) + mul(1-frac, minLog)
 				v += mul(float32(detmath.Exp(float64(0.5*logVar))), d.z[i])
 			} else {

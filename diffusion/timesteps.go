@@ -30,7 +30,7 @@ func SetTimesteps(T, N int, spacing Spacing, offset int) ([]int, error) {
 		r := float64(T) / float64(N)
 		// np.arange(T, 0, -r) then round half to even, minus one.
 		for i := range ts {
-			ts[i] = int(math.RoundToEven(float64(T)-float64(i)*r)) - 1
+			ts[i] = int(math.RoundToEven(float64(T)-float64(float64(i)*r))) - 1
 		}
 	case Linspace:
 		step := float64(T-1) / float64(N-1)

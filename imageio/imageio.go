@@ -55,7 +55,7 @@ func ToImage(x []float32, c, h, w int) (image.Image, error) {
 
 // To8Bit maps a model value in [−1, 1] to a pixel as DDPMPipeline does.
 func To8Bit(v float32) uint8 {
-	p := v/2 + 0.5
+	p := float32(v/2) + 0.5
 	if !(p > 0) { // also maps NaN to 0
 		p = 0
 	}

@@ -80,8 +80,8 @@ func TrainClassifier(d *Dataset, epochs int, seed uint64) (*Classifier, error) {
 		for pi, pg := range [][2][]float32{{c.W1, gW1}, {c.B1, gB1}, {c.W2, gW2}, {c.B2, gB2}} {
 			p, g, v := pg[0], pg[1], vel[pi]
 			for j := range p {
-				v[j] = 0.9*v[j] + g[j]
-				p[j] -= lr * v[j]
+				v[j] = float32(0.9*v[j]) + g[j]
+				p[j] -= float32(lr * v[j])
 			}
 		}
 	}
@@ -198,7 +198,7 @@ func FrechetDistance(a, b [][]float32) (float64, error) {
 	mu2, s2 := moments(b)
 	var d2 float64
 	for i := range mu1 {
-		d2 += (mu1[i] - mu2[i]) * (mu1[i] - mu2[i])
+		d2 += float64((mu1[i] - mu2[i]) * (mu1[i] - mu2[i]))
 	}
 	// tr((Σa·Σb)^½) = tr((√Σa·Σb·√Σa)^½), a symmetric PSD square root.
 	r1, err := sqrtSym(s1)
@@ -330,7 +330,7 @@ func kernelSum(x, y *mat.Dense, d int, offDiagonal bool) float64 {
 					continue
 				}
 				k := g.At(i-lo, j)/float64(d) + 1
-				sum += k * k * k
+				sum += float64(k * k * k)
 			}
 		}
 	}

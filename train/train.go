@@ -162,7 +162,7 @@ func (t *Trainer) LR(step int) float64 {
 		return o.LR * float64(step+1) / float64(o.Warmup)
 	}
 	frac := float64(step-o.Warmup) / math.Max(1, float64(o.Steps-o.Warmup))
-	return o.LR * (0.1 + 0.9*0.5*(1+detmath.Cos(math.Pi*min(frac, 1))))
+	return o.LR * (0.1 + float64(0.9*0.5*(1+detmath.Cos(math.Pi*min(frac, 1)))))
 }
 
 // TrainStep draws a batch, takes one optimizer step and returns the loss.
@@ -191,9 +191,9 @@ func (t *Trainer) TrainStep() (float64, error) {
 						src = d.W - 1 - xx
 					}
 					j := (c*d.H+y)*d.W + xx
-					e := float32(t.rng.NormFloat64())
+					e := t.normal()
 					eps[b*per+j] = e
-					x[b*per+j] = a*img[(c*d.H+y)*d.W+src] + s*e
+					x[b*per+j] = float32(a*img[(c*d.H+y)*d.W+src]) + float32(s*e)
 				}
 			}
 		}
@@ -213,7 +213,7 @@ func (t *Trainer) TrainStep() (float64, error) {
 	var loss float64
 	for i := range out {
 		diff := out[i] - eps[i]
-		loss += float64(diff) * float64(diff)
+		loss += float64(float64(diff) * float64(diff))
 		dOut[i] = 2 * diff / float32(len(out))
 	}
 	loss /= float64(len(out))
@@ -237,7 +237,7 @@ func (t *Trainer) update(grads [][]float32) {
 		var sq float64
 		for _, g := range grads {
 			for _, v := range g {
-				sq += float64(v) * float64(v)
+				sq += float64(float64(v) * float64(v))
 			}
 		}
 		if norm := math.Sqrt(sq); norm > o.ClipNorm {
@@ -255,10 +255,10 @@ func (t *Trainer) update(grads [][]float32) {
 		p, m, v, e := t.params[i], t.m[i], t.v[i], t.ema[i]
 		for j, gv := range g {
 			gv *= scale
-			m[j] = b1*m[j] + (1-b1)*gv
-			v[j] = b2*v[j] + (1-b2)*gv*gv
+			m[j] = float32(b1*m[j]) + float32((1-b1)*gv)
+			v[j] = float32(b2*v[j]) + float32((1-b2)*gv*gv)
 			p[j] -= alpha * m[j] / (float32(math.Sqrt(float64(v[j]))) + epsAdam)
-			e[j] = decay*e[j] + (1-decay)*p[j]
+			e[j] = float32(decay*e[j]) + float32((1-decay)*p[j])
 		}
 	}
 	for _, p := range t.Model.Params() {
@@ -415,4 +415,15 @@ func Resume(cfg unet.Config, data *Dataset, out string, opts Options) (*Trainer,
 	}
 	t.history, _ = readLog(filepath.Join(out, "loss.csv"), t.Step)
 	return t, nil
+}
+
+// normal is a standard normal draw by Box–Muller from two of the trainer's
+// uniforms, through detmath's log and cos: the same bits on every CPU
+// (math/rand's NormFloat64 calls math.Exp, assembly that rounds
+// differently on arm64 and on amd64 with and without FMA).
+func (t *Trainer) normal() float32 {
+	u1 := float64(t.rng.Uint64()>>11+1) / (1 << 53) // (0, 1]
+	u2 := float64(t.rng.Uint64()>>11) / (1 << 53)   // [0, 1)
+	r := math.Sqrt(-2 * detmath.Log(u1))
+	return float32(float64(r * detmath.Cos(float64(2*math.Pi*u2))))
 }

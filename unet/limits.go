@@ -191,10 +191,10 @@ func (b *nullBackend) Upload(Tensor, []float32)   {}
 func (b *nullBackend) Download([]float32, Tensor) {}
 func (b *nullBackend) Conv2D(dst, _, w, _ Tensor, _ int, _ Padding) {
 	ws, ds := w.Shape(), dst.Shape()
-	b.flops += 2 * float64(ws[0]*ws[1]*ws[2]*ws[3]) * float64(ds[0]*ds[2]*ds[3])
+	b.flops += float64(2 * float64(ws[0]*ws[1]*ws[2]*ws[3]) * float64(ds[0]*ds[2]*ds[3]))
 }
 func (b *nullBackend) Linear(dst, x, _, _ Tensor) {
-	b.flops += 2 * float64(x.Shape()[1]) * float64(dst.Shape()[0]*dst.Shape()[1])
+	b.flops += float64(2 * float64(x.Shape()[1]) * float64(dst.Shape()[0]*dst.Shape()[1]))
 }
 func (b *nullBackend) GroupNorm(_, _, _, _ Tensor, _ int, _ float32, _ bool) {}
 func (b *nullBackend) SiLU(_, _ Tensor)                                      {}
@@ -206,6 +206,6 @@ func (b *nullBackend) Upsample2x(_, _ Tensor)                                {}
 func (b *nullBackend) Attention(_, q, _, _ Tensor, _ int, _ float32) {
 	s := q.Shape()
 	t := float64(s[2] * s[3])
-	b.flops += 2 * 2 * float64(s[0]*s[1]) * t * t
+	b.flops += float64(2 * 2 * float64(s[0]*s[1]) * t * t)
 }
 func (b *nullBackend) TimestepEmbedding(_ Tensor, _ []float32, _ bool, _ float32) {}

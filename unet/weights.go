@@ -180,7 +180,8 @@ func New(cfg Config, seed uint64, b Backend) (*Model, error) {
 			}
 			bound := 1 / math.Sqrt(float64(fanIn[base]))
 			for i := range v {
-				v[i] = float32((2*rng.Float64() - 1) * bound)
+				u := float64(rng.Float64())
+				v[i] = float32((u + u - 1) * bound) // no multiply for arm64 to fuse
 			}
 		}
 		return v, nil

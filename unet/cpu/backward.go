@@ -291,7 +291,7 @@ func (c *Backend) SiLUBackward(dx, dy, x, y backend.Tensor) {
 	over := isFresh(dx)
 	c.parallel(len(xd), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			d := g[i] * vec.SiLUPrime(xd[i], yd[i])
+			d := float32(g[i] * vec.SiLUPrime(xd[i], yd[i]))
 			if !over {
 				d += dxd[i]
 			}
@@ -419,8 +419,8 @@ func gnBackwardGroup(ng, groups, cg, ch, hw int, x, dy, pre, y, dpre, dx, gd []f
 		sb, sg := vec.GroupNormGradSums(d, dy[lo:hi], p, yv, x[lo:hi], mu, r)
 		pg[2*(smp*ch+chn)] += sg
 		pg[2*(smp*ch+chn)+1] += sb
-		sumD += float64(gd[chn]) * sb
-		sumDX += float64(gd[chn]) * sg
+		sumD += float64(float64(gd[chn]) * sb)
+		sumDX += float64(float64(gd[chn]) * sg)
 	}
 	cnt := float64(cg * hw)
 	mD, mDX := float32(sumD/cnt), float32(sumDX/cnt)
@@ -464,8 +464,8 @@ func (c *Backend) ScaleShiftBackward(dx, dv, dy, x, v backend.Tensor) {
 		scale := 1 + vd[smp*2*ch+cc]
 		var ds, dsh float32
 		for i := nc * hw; i < (nc+1)*hw; i++ {
-			dxd[i] += g[i] * scale
-			ds += g[i] * xd[i]
+			dxd[i] += float32(g[i] * scale)
+			ds += float32(g[i] * xd[i])
 			dsh += g[i]
 		}
 		dvd[smp*2*ch+cc] += ds
@@ -533,7 +533,7 @@ func (c *Backend) AttentionBackward(dq, dk, dv, do, q, k, v backend.Tensor, head
 				row, prow := dp[i*t:(i+1)*t], pr[i*t:(i+1)*t]
 				var dot float32
 				for j := range row {
-					dot += row[j] * prow[j]
+					dot += float32(row[j] * prow[j])
 				}
 				for j := range row {
 					row[j] = prow[j] * (row[j] - dot)

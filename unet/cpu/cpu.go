@@ -614,7 +614,7 @@ func (c *Backend) groupNorm(dst, x, gamma, beta backend.Tensor, groups int, eps 
 			for cc := 0; cc < cg; cc++ {
 				chn := g*cg + cc
 				a := float32(inv) * gd[chn]
-				b := bd[chn] - float32(mean)*a
+				b := bd[chn] - float32(float32(mean)*a)
 				vec.AffineSiLU(dd[base+cc*hw:base+(cc+1)*hw], seg[cc*hw:(cc+1)*hw], a, b, withSiLU)
 			}
 		}
@@ -654,7 +654,7 @@ func (c *Backend) ScaleShift(dst, x, v backend.Tensor) {
 			smp, cc := nc/ch, nc%ch
 			scale, shift := 1+vd[smp*2*ch+cc], vd[smp*2*ch+ch+cc]
 			for i := nc * hw; i < (nc+1)*hw; i++ {
-				dd[i] = xd[i]*scale + shift
+				dd[i] = float32(xd[i]*scale) + shift
 			}
 		}
 	})

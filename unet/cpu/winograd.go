@@ -108,7 +108,7 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 						if flipped {
 							ky, kx = 2-y, 2-x
 						}
-						gk[a][x] += g[a][y] * float64(k[ky*3+kx])
+						gk[a][x] += float64(g[a][y] * float64(k[ky*3+kx]))
 					}
 				}
 			}
@@ -116,7 +116,7 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 				for b := range 4 {
 					var v float64 // (G·k)·Gᵀ
 					for x := range 3 {
-						v += gk[a][x] * g[b][x]
+						v += float64(gk[a][x] * g[b][x])
 					}
 					u[(4*a+b)*rows*cols+r*cols+cc] = float32(v)
 				}
@@ -294,7 +294,7 @@ func addWinogradKernelGrad(dw []float32, slots []winoGradScratch, co, ci int) {
 					var v float64
 					for a := range 4 {
 						for b := range 4 {
-							v += g[a][y] * du[a][b] * g[b][x]
+							v += float64(g[a][y] * du[a][b] * g[b][x])
 						}
 					}
 					k[y*3+x] += float32(v)

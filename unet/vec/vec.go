@@ -274,7 +274,7 @@ func SiLU(x float32) float32 {
 		p = detmath.FMA32(p, r, c)
 	}
 	p = detmath.FMA32(p, float32(r*r), r) + 1
-	e := p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	e := float32(p * math.Float32frombits(uint32(int32(n)+127)<<23))
 	return x / (e + 1)
 }
 
