@@ -16,7 +16,7 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A fused instruction is allowed where its source line asks for one:
 # math.FMA (exact everywhere) or detmath.FMA32 (the canonical float32 one).
-ASKED = ("math.FMA(", "FMA32(")
+ASKED = ("math.FMA(", "FMA32(", "fma32Fused(")
 _lines = {}
 
 
@@ -39,6 +39,10 @@ for line in sys.stdin:
     if line.startswith("TEXT "):
         func = line.split()[1].rsplit("(", 1)[0]
         continue
+    if func and func.startswith(MODULE) and "fma_arm64.go:" in line and re.search(r"\sF(MUL|ADD)S\s", line):
+        # detmath's arm64 FMA32 must compile to one FMADDS wherever inlined.
+        print("UNFUSED " + line.split()[0] + "  " + func[len(MODULE):])
+        bad += 1
     if func and func.startswith(MODULE) and fused.search(line):
         where = line.split()[0]
         key = (func, where)

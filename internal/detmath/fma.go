@@ -13,6 +13,14 @@ import "math"
 // keeps enough of it for the one rounding to float32 to be the right one
 // (53 ≥ 24 + 2 bits; Boldo and Melquiond, 2008).
 func FMA32(a, b, c float32) float32 {
+	if fusedFMA32 {
+		return fma32Fused(a, b, c)
+	}
+	return fma32Odd(a, b, c)
+}
+
+// fma32Odd is FMA32 in float64 arithmetic, rounding to odd.
+func fma32Odd(a, b, c float32) float32 {
 	p := float64(float64(a) * float64(b)) // exact: 24 + 24 bits
 	z := float64(c)
 	s := float64(p + z)
