@@ -250,8 +250,9 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var recipe studio.Recipe
 	var embeddedMask image.Image
+	var fromBytes []byte
 	if f.from != "" {
-		recipe, embeddedMask, err = recipeFromPNG(ctx, f.from)
+		recipe, embeddedMask, fromBytes, err = recipeFromPNG(ctx, f.from)
 		if err != nil {
 			return err
 		}
@@ -357,19 +358,67 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !f.quiet && isTerminal(stderr) {
 		fmt.Fprintln(stderr)
 	}
-	return writeOutputs(ctx, f, run, res, mask, stdout)
+	if err := writeOutputs(ctx, f, run, res, mask, stdout); err != nil {
+		return err
+	}
+	if f.from != "" && f.outdir == "" {
+		compareWithSource(stderr, f.from, fromBytes, res, recipe.Backend, info.Backend)
+	}
+	return nil
 }
 
-func recipeFromPNG(ctx context.Context, path string) (studio.Recipe, image.Image, error) {
+// compareWithSource says in one line whether a reproduction gave the
+// source PNG's pixels: the CPU promises the same bytes on every machine,
+// the GL backend only agreement within a tolerance (docs/determinism.md),
+// so a difference across backends is expected and said so, not hidden.
+func compareWithSource(stderr io.Writer, path string, b []byte, res *studio.Result, was, now string) {
+	src, err := imageio.Decode(b)
+	if err != nil {
+		return
+	}
+	imgs, err := studio.SamplePictures(res)
+	if err != nil {
+		return
+	}
+	same := samePixels(src, studio.GridOf(imgs))
+	switch {
+	case same:
+		fmt.Fprintf(stderr, "reproduced %s pixel for pixel\n", path)
+	case was != "" && was != now:
+		fmt.Fprintf(stderr, "note: the pixels differ from %s: its recipe ran on the %s backend and this run on %s, which agree within a tolerance, not to the bit\n", path, was, now)
+	default:
+		fmt.Fprintf(stderr, "warning: the pixels differ from %s although this run used the same recipe on the %s backend\n", path, now)
+	}
+}
+
+// samePixels compares two pictures as 8-bit RGBA, pixel for pixel.
+func samePixels(a, b image.Image) bool {
+	if a.Bounds().Size() != b.Bounds().Size() {
+		return false
+	}
+	ao, bo := a.Bounds().Min, b.Bounds().Min
+	for y := 0; y < a.Bounds().Dy(); y++ {
+		for x := 0; x < a.Bounds().Dx(); x++ {
+			r1, g1, b1, a1 := a.At(ao.X+x, ao.Y+y).RGBA()
+			r2, g2, b2, a2 := b.At(bo.X+x, bo.Y+y).RGBA()
+			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 || a1>>8 != a2>>8 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func recipeFromPNG(ctx context.Context, path string) (studio.Recipe, image.Image, []byte, error) {
 	b, err := safeio.ReadFile(ctx, path, imageio.MaxImageBytes)
 	if err != nil {
-		return studio.Recipe{}, nil, fmt.Errorf("--from: %w", err)
+		return studio.Recipe{}, nil, nil, fmt.Errorf("--from: %w", err)
 	}
 	r, mask, err := studio.ReadPNG(b)
 	if err != nil {
-		return r, nil, fmt.Errorf("--from %s: %w", path, err)
+		return r, nil, nil, fmt.Errorf("--from %s: %w", path, err)
 	}
-	return r, mask, nil
+	return r, mask, b, nil
 }
 
 func recipeFromFlags(f *sampleFlags, sess *studio.Session) (studio.Recipe, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/gif"
 	"image/png"
 	"math"
@@ -840,5 +841,48 @@ func TestImageToImage(t *testing.T) {
 	}
 	if r := run(t, dir, "sample", "--model", m, "--image", "pic.png", "--strength", "1.5"); r.code != 1 || !strings.Contains(r.stderr, "--strength") {
 		t.Errorf("strength 1.5: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestFromSaysWhetherPixelsMatch: a reproduction says it gave the PNG's
+// pixels, and a PNG made on another backend whose pixels differ gets one
+// line naming both backends rather than a claim of byte equality.
+func TestFromSaysWhetherPixelsMatch(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, dir, "sample", "--sampler", "ddim", "--steps", "3", "--seed", "5", "--out", "a.png", "--quiet")
+	r := mustRun(t, dir, "sample", "--from", "a.png", "--out", "b.png", "--quiet")
+	if !strings.Contains(r.stderr, "pixel for pixel") {
+		t.Errorf("reproduction did not say it matched: %q", r.stderr)
+	}
+	// The same recipe, said to come from the GL backend, over other pixels.
+	b, err := os.ReadFile(filepath.Join(dir, "a.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := studio.ReadPNG(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Backend != "cpu" {
+		t.Errorf("recipe backend %q, want cpu", rec.Backend)
+	}
+	rec.Backend, rec.Checksum = "gl", ""
+	img, err := imageio.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grey := image.NewGray(img.Bounds())
+	draw.Draw(grey, grey.Bounds(), img, img.Bounds().Min, draw.Src)
+	grey.Pix[0] ^= 1
+	var buf bytes.Buffer
+	if err := studio.WritePNG(&buf, grey, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gl.png"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, dir, "sample", "--from", "gl.png", "--out", "c.png", "--quiet")
+	if !strings.Contains(r.stderr, "gl backend and this run on cpu") || strings.Contains(r.stderr, "pixel for pixel") {
+		t.Errorf("a GL recipe with other pixels: %q", r.stderr)
 	}
 }

@@ -73,7 +73,7 @@ func runEvaluate(args []string, stdout io.Writer) error {
 		}
 		images = append(images, x)
 		class := -1
-		if r, _, err := recipeFromPNG(context.Background(), f); err == nil && r.Class != nil {
+		if r, _, _, err := recipeFromPNG(context.Background(), f); err == nil && r.Class != nil {
 			class = *r.Class
 		}
 		want = append(want, class)

@@ -84,6 +84,11 @@ type Recipe struct {
 	Guidance float64 `json:"guidance,omitempty"`
 	// Init, for an image-to-image run, is the picture it starts from.
 	Init *Init `json:"init,omitempty"`
+	// Backend is the backend that computed the picture ("cpu" or "gl"),
+	// recorded by the run, not chosen by it: the CPU gives the same bits on
+	// every machine, the GL backend agrees with it within a tolerance
+	// (docs/determinism.md), so a reproduction can say which promise holds.
+	Backend string `json:"backend,omitempty"`
 	// Fork, for a run forked from another, is the parent recipe and the
 	// event of the parent's plan it continues from; Sampler, Steps (the
 	// remaining events), Eta, Seed, Class (or AnyClass) and Guidance are the

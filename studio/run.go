@@ -143,6 +143,7 @@ func (s *Session) Start(ctx context.Context, r Recipe, opt StartOptions) (*Run, 
 
 // newRun binds a recipe to the session without starting it.
 func (s *Session) newRun(ctx context.Context, r Recipe, opt StartOptions) (*Run, error) {
+	r.Backend = s.info.Backend
 	sched, _, err := s.schedulerFor(r)
 	if err != nil {
 		return nil, err
