@@ -55,6 +55,15 @@ type Padding struct{ Top, Left, Bottom, Right int }
 // after which the backend must not be used. Caps says, before a model is
 // loaded, what the backend can hold, so that the choice of backend (and the
 // fallback to the CPU) happens before any weight is uploaded.
+//
+// Arithmetic. A CPU backend gives the same bits on every machine: each
+// kernel combines numbers in the one canonical order written down in
+// docs/determinism.md (GEMM by fused multiply-adds over k ascending in
+// blocks of 256, sums in eight float64 lanes and one combining tree, one
+// exponential, no fusion the order does not name), whatever its SIMD width.
+// A GPU backend cannot promise bits across drivers: it must agree with the
+// CPU within the tolerance backendtest states, and gives the same 8-bit
+// pictures in the common case.
 type Backend interface {
 	Name() string
 	// Alloc returns a tensor of the shape; its contents are unspecified.
