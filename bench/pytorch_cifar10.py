@@ -30,7 +30,7 @@ class Attn(nn.Module):
         b, c, h, w = x.shape
         t = s.n(x).view(b, c, h * w).transpose(1, 2)
         q, k, v = s.q(t), s.k(t), s.v(t)
-        p = torch.softmax(torch.baddbmm(torch.empty(b, h * w, h * w), q, k.transpose(1, 2), beta=0, alpha=c ** -0.5), dim=-1)
+        p = torch.softmax(torch.baddbmm(torch.empty(b, h * w, h * w, device=x.device), q, k.transpose(1, 2), beta=0, alpha=c ** -0.5), dim=-1)
         return s.o(torch.bmm(p, v)).transpose(1, 2).reshape(b, c, h, w) + x
 
 class UNet(nn.Module):
@@ -57,7 +57,7 @@ class UNet(nn.Module):
         s.nout = nn.GroupNorm(32, ch[0], eps=1e-6); s.cout = nn.Conv2d(ch[0], 3, 3, padding=1)
     def forward(s, x, t):
         half = 64
-        f = torch.exp(-torch.log(torch.tensor(10000.0)) * torch.arange(half) / (half - 1))
+        f = torch.exp(-torch.log(torch.tensor(10000.0)) * torch.arange(half, device=t.device) / (half - 1))
         e = t[:, None].float() * f[None]
         emb = s.l2(F.silu(s.l1(torch.cat([e.sin(), e.cos()], -1))))
         h = s.cin(x); skips = [h]
