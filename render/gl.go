@@ -38,6 +38,8 @@ type GL struct {
 	scratchN int
 	stats    uint32 // GroupNorm statistics
 	statsN   int
+	part     uint32 // split-K convolution partial sums
+	partN    int
 	err      error // sticky; written on the GL thread, read through do
 	caps     unet.Caps
 	Renderer string // GL_RENDERER, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
@@ -90,7 +92,7 @@ func OpenWith(opts Options) (*GL, error) {
 	if opts.Conv != "" && opts.Conv != ConvPlain && opts.Conv != ConvTiled {
 		return nil, fmt.Errorf("gl backend: unknown convolution variant %q (plain or tiled)", opts.Conv)
 	}
-	g := &GL{calls: make(chan func()), done: make(chan struct{}), progs: map[string]*program{}, opts: opts}
+	g := &GL{calls: make(chan func(), 256), done: make(chan struct{}), progs: map[string]*program{}, opts: opts}
 	ready := make(chan error, 1)
 	go g.loop(ready)
 	if err := <-ready; err != nil {
@@ -205,6 +207,21 @@ func shaderLog(id uint32, prog bool) string {
 	return strings.TrimSpace(strings.TrimRight(string(buf), "\x00"))
 }
 
+// post queues f for the GL thread and returns at once: the kernels, which
+// return nothing, run in order behind the caller (the backend contract
+// lets them run asynchronously; Download is the barrier), so the graph's
+// Go code overlaps the driver's work instead of waiting on each dispatch.
+// f must capture nothing the caller changes afterwards.
+func (g *GL) post(f func()) {
+	g.mu.Lock()
+	closed := g.closed
+	g.mu.Unlock()
+	if closed {
+		return
+	}
+	g.calls <- f
+}
+
 // do runs f on the GL thread and waits for it.
 func (g *GL) do(f func()) {
 	g.mu.Lock()
@@ -312,7 +329,7 @@ func (g *GL) release() {
 	for _, p := range g.progs {
 		gl.DeleteProgram(p.id)
 	}
-	for _, b := range []*uint32{&g.scratch, &g.stats} {
+	for _, b := range []*uint32{&g.scratch, &g.stats, &g.part} {
 		if *b != 0 {
 			gl.DeleteBuffers(1, b)
 		}
@@ -393,18 +410,47 @@ func buf(t unet.Tensor) uint32 { return t.(*Tensor).buf }
 func (g *GL) Conv2D(dst, x, w, bias unet.Tensor, stride int, pad unet.Padding) {
 	ds := dst.Shape()
 	u := map[string]any{"xs": x.Shape(), "ds": ds, "k": w.Shape()[2], "stride": stride, "pad": [2]int{pad.Top, pad.Left}}
-	g.do(func() {
+	g.post(func() {
 		if g.Conv == ConvTiled {
-			g.runGrid("conv2d_tiled", [3]int{(ds[2]*ds[3] + 63) / 64, (ds[1] + 63) / 64, ds[0]}, u, buf(dst), buf(x), buf(w), buf(bias))
+			tiles := [2]int{(ds[2]*ds[3] + 63) / 64, (ds[1] + 63) / 64}
+			kdim := x.Shape()[1] * w.Shape()[2] * w.Shape()[3]
+			ksplit, kper := splitK(tiles[0]*tiles[1]*ds[0], kdim)
+			u["ksplit"], u["kper"] = ksplit, kper
+			if ksplit == 1 {
+				g.runGrid("conv2d_tiled", [3]int{tiles[0], tiles[1], ds[0]}, u, buf(dst), buf(x), buf(w), buf(bias))
+				return
+			}
+			g.ensure(&g.part, &g.partN, ksplit*ds.Len())
+			g.runGrid("conv2d_tiled", [3]int{tiles[0], tiles[1], ds[0] * ksplit}, u, g.part, buf(x), buf(w), buf(bias))
+			g.run("conv_reduce", ds.Len(), 64, map[string]any{"ksplit": ksplit, "co": ds[1], "hw": ds[2] * ds[3]}, buf(dst), g.part, buf(bias))
 			return
 		}
 		g.run("conv2d", ds.Len(), 64, u, buf(dst), buf(x), buf(w), buf(bias))
 	})
 }
 
+// splitTarget is the number of work groups below which a tiled
+// convolution splits its sum over k: two per multiprocessor of a large GPU
+// (an H100 or H200 has 132).
+const splitTarget = 264
+
+// splitK chooses how many parts a tiled convolution of groups work groups
+// splits its k = Ci·kh·kw sums into, and the k per part (a multiple of the
+// 16-deep slice): enough parts for splitTarget groups, none shorter than
+// 64, so that each still loops over several slices.
+func splitK(groups, kdim int) (ksplit, kper int) {
+	ksplit = 1
+	if groups < splitTarget {
+		ksplit = min((splitTarget+groups-1)/groups, kdim/64)
+	}
+	ksplit = max(1, ksplit)
+	kper = ((kdim+ksplit-1)/ksplit + 15) / 16 * 16
+	return (kdim + kper - 1) / kper, kper
+}
+
 // Linear implements unet.Backend.
 func (g *GL) Linear(dst, x, w, bias unet.Tensor) {
-	g.do(func() {
+	g.post(func() {
 		g.run("linear", dst.Shape().Len(), 64, map[string]any{"nin": x.Shape()[1], "nout": dst.Shape()[1]},
 			buf(dst), buf(x), buf(w), buf(bias))
 	})
@@ -415,7 +461,7 @@ func (g *GL) Linear(dst, x, w, bias unet.Tensor) {
 func (g *GL) GroupNorm(dst, x, gamma, beta unet.Tensor, groups int, eps float32, silu bool) {
 	s := x.Shape()
 	hw := s[2] * s[3]
-	g.do(func() {
+	g.post(func() {
 		g.ensure(&g.stats, &g.statsN, 2*s[0]*groups)
 		g.run("gn_stats", s[0]*groups, 256, map[string]any{"cpg": s[1] / groups, "hw": hw, "eps": eps}, g.stats, buf(x))
 		sl := 0
@@ -447,7 +493,7 @@ func (g *GL) eltwise(op int, dst, a, b unet.Tensor, div float32) {
 	if b != nil {
 		bb = buf(b)
 	}
-	g.do(func() {
+	g.post(func() {
 		g.run("eltwise", s.Len(), 64, map[string]any{"op": op, "c": s[1], "hw": s[2] * s[3], "div": div}, buf(dst), buf(a), bb)
 	})
 }
@@ -467,7 +513,7 @@ func (g *GL) AddDiv(dst, a, b unet.Tensor, div float32) { g.eltwise(3, dst, a, b
 // Concat implements unet.Backend.
 func (g *GL) Concat(dst, a, b unet.Tensor) {
 	s := dst.Shape()
-	g.do(func() {
+	g.post(func() {
 		g.run("concat", s.Len(), 64, map[string]any{"ca": a.Shape()[1], "cb": b.Shape()[1], "hw": s[2] * s[3]}, buf(dst), buf(a), buf(b))
 	})
 }
@@ -475,7 +521,7 @@ func (g *GL) Concat(dst, a, b unet.Tensor) {
 // Upsample2x implements unet.Backend.
 func (g *GL) Upsample2x(dst, x unet.Tensor) {
 	s := x.Shape()
-	g.do(func() {
+	g.post(func() {
 		g.run("upsample", dst.Shape().Len(), 64, map[string]any{"h": s[2], "w": s[3]}, buf(dst), buf(x))
 	})
 }
@@ -486,7 +532,7 @@ func (g *GL) Attention(dst, q, k, v unet.Tensor, heads int, scale float32) {
 	s := q.Shape()
 	t := s[2] * s[3]
 	d := s[1] / heads
-	g.do(func() {
+	g.post(func() {
 		g.ensure(&g.scratch, &g.scratchN, s[0]*heads*t*t)
 		u := map[string]any{"heads": heads, "d": d, "t": t, "scale": scale}
 		g.run("attn_scores", s[0]*heads*t*t, 64, u, g.scratch, buf(q), buf(k))
