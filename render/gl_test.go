@@ -27,7 +27,7 @@ func open(t *testing.T) *render.GL { return openWith(t, render.Options{}) }
 // variants are the convolution shaders, each tested on whatever renderer
 // is here (on llvmpipe in CI, both: the tiled one is meant for GPUs, but
 // its arithmetic is checked anywhere).
-var variants = []string{render.ConvPlain, render.ConvTiled}
+var variants = []string{render.ConvPlain, render.ConvTiled, render.ConvBig}
 
 func openWith(t *testing.T, opts render.Options) *render.GL {
 	t.Helper()
@@ -123,7 +123,7 @@ func TestChainMatchesTheCPU(t *testing.T) {
 // for a side-by-side benchmark, closed when it ends, or skips.
 func benchBackends(b *testing.B) (plain, tiled *render.GL) {
 	var gs [2]*render.GL
-	for i, v := range variants {
+	for i, v := range []string{render.ConvPlain, render.ConvTiled} {
 		g, err := render.OpenWith(render.Options{Conv: v})
 		if err != nil {
 			b.Skip(err)
