@@ -401,6 +401,8 @@ func (g *GL) use(name string, total int, uniforms map[string]any, bufs []uint32)
 			gl.Uniform1f(u(n), v)
 		case [2]int:
 			gl.Uniform2i(u(n), int32(v[0]), int32(v[1]))
+		case [3]int:
+			gl.Uniform3i(u(n), int32(v[0]), int32(v[1]), int32(v[2]))
 		case unet.Shape:
 			gl.Uniform4i(u(n), int32(v[0]), int32(v[1]), int32(v[2]), int32(v[3]))
 		}
@@ -544,9 +546,22 @@ func (g *GL) Attention(dst, q, k, v unet.Tensor, heads int, scale float32) {
 	g.post(func() {
 		g.ensure(&g.scratch, &g.scratchN, s[0]*heads*t*t)
 		u := map[string]any{"heads": heads, "d": d, "t": t, "scale": scale}
-		g.run("attn_scores", s[0]*heads*t*t, 64, u, g.scratch, buf(q), buf(k))
+		if g.Conv == ConvPlain { // the reference shaders, one invocation per output
+			g.run("attn_scores", s[0]*heads*t*t, 64, u, g.scratch, buf(q), buf(k))
+			g.run("attn_softmax", s[0]*heads*t, 64, map[string]any{"t": t}, g.scratch)
+			g.run("attn_out", s.Len(), 64, map[string]any{"heads": heads, "d": d, "t": t}, buf(dst), g.scratch, buf(v))
+			return
+		}
+		// Per (sample, head) z: scores(i, j) = scale·Σ_c q[z·d·t + c·t + i]·k[z·d·t + c·t + j],
+		// then out(c, i) = Σ_j v[z·d·t + c·t + j]·p[z·t·t + i·t + j], as tiled products.
+		batch := s[0] * heads
+		g.runGrid("bmm_tiled", [3]int{(t + 63) / 64, (t + 63) / 64, batch}, map[string]any{
+			"mnk": [3]int{t, t, d}, "sa": [2]int{1, t}, "sb": [2]int{t, 1}, "sc": [2]int{t, 1},
+			"bstr": [3]int{d * t, d * t, t * t}, "alpha": scale}, g.scratch, buf(q), buf(k))
 		g.run("attn_softmax", s[0]*heads*t, 64, map[string]any{"t": t}, g.scratch)
-		g.run("attn_out", s.Len(), 64, map[string]any{"heads": heads, "d": d, "t": t}, buf(dst), g.scratch, buf(v))
+		g.runGrid("bmm_tiled", [3]int{(t + 63) / 64, (d + 63) / 64, batch}, map[string]any{
+			"mnk": [3]int{d, t, t}, "sa": [2]int{t, 1}, "sb": [2]int{1, t}, "sc": [2]int{t, 1},
+			"bstr": [3]int{d * t, t * t, d * t}, "alpha": float32(1)}, buf(dst), buf(v), g.scratch)
 	})
 }
 
