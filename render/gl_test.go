@@ -138,7 +138,7 @@ func benchBackends(b *testing.B) (plain, tiled *render.GL) {
 // architecture (and the full google/ddpm-cifar10-32 one) on GL and on the
 // CPU side by side, batch 1. On llvmpipe GL is far slower than the CPU —
 // why auto never picks a software renderer; on a GPU run it with
-// scripts/gpu-bench.sh.
+// scripts/gpu-device.sh.
 func BenchmarkForward(b *testing.B) {
 	g, gt := benchBackends(b)
 	cfg := unet.DefaultConfig()
