@@ -216,27 +216,23 @@ func shaderLog(id uint32, prog bool) string {
 // lets them run asynchronously; Download is the barrier), so the graph's
 // Go code overlaps the driver's work instead of waiting on each dispatch.
 // f must capture nothing the caller changes afterwards.
-func (g *GL) post(f func()) {
+// It reports whether f was queued (not after Close).
+func (g *GL) post(f func()) bool {
 	g.mu.Lock()
 	closed := g.closed
 	g.mu.Unlock()
-	if closed {
-		return
+	if !closed {
+		g.calls <- f
 	}
-	g.calls <- f
+	return !closed
 }
 
 // do runs f on the GL thread and waits for it.
 func (g *GL) do(f func()) {
-	g.mu.Lock()
-	closed := g.closed
-	g.mu.Unlock()
-	if closed {
-		return
-	}
 	wait := make(chan struct{})
-	g.calls <- func() { f(); close(wait) }
-	<-wait
+	if g.post(func() { f(); close(wait) }) {
+		<-wait
+	}
 }
 
 func (g *GL) fail(err error) {

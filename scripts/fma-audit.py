@@ -16,7 +16,7 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A fused instruction is allowed where its source line asks for one:
 # math.FMA (exact everywhere) or detmath.FMA32 (the canonical float32 one).
-ASKED = ("math.FMA(", "FMA32(", "fma32Fused(")
+ASKED = ("math.FMA(", "FMA32(", "FMA32Fast(")
 _lines = {}
 
 

@@ -52,7 +52,7 @@ func TestFMA32(t *testing.T) {
 	for _, tc := range cases {
 		got, want := FMA32(tc[0], tc[1], tc[2]), exactFMA32(tc[0], tc[1], tc[2])
 		if odd := fma32Odd(tc[0], tc[1], tc[2]); math.Float32bits(odd) != math.Float32bits(got) && !(odd != odd && got != got) {
-			t.Fatalf("FMA32 and its float64 form differ at (%g, %g, %g): %g, %g", tc[0], tc[1], tc[2], got, odd)
+			t.Fatalf("FMA32 and its always-round-to-odd form differ at (%g, %g, %g): %g, %g", tc[0], tc[1], tc[2], got, odd)
 		}
 		if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
 			if bad++; bad < 10 {

@@ -60,7 +60,11 @@ func dot8(a, b []float32) float32 {
 	var l [8]float32
 	for p := 0; p < len(a); p += 8 {
 		for q := range 8 {
-			l[q] = detmath.FMA32(a[p+q], b[p+q], l[q])
+			r, ok := detmath.FMA32Fast(a[p+q], b[p+q], l[q])
+			if !ok {
+				r = detmath.FMA32(a[p+q], b[p+q], l[q])
+			}
+			l[q] = r
 		}
 	}
 	m0, m1, m2, m3 := l[0]+l[4], l[1]+l[5], l[2]+l[6], l[3]+l[7]

@@ -114,7 +114,11 @@ func kernelGo(k int, a, b, c []float32, ldc int) {
 			av := ap[r]
 			row := acc[r*nr : r*nr+nr]
 			for j, bv := range bp {
-				row[j] = detmath.FMA32(av, bv, row[j])
+				r, ok := detmath.FMA32Fast(av, bv, row[j])
+				if !ok {
+					r = detmath.FMA32(av, bv, row[j])
+				}
+				row[j] = r
 			}
 		}
 	}
