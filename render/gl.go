@@ -74,16 +74,12 @@ const (
 	// memory, 4×4 outputs per invocation: each loaded value is reused 64
 	// times.
 	ConvTiled = "tiled"
-	// ConvBig forces conv2d_big's 128×128 tiles on every convolution, for
-	// the tests; ConvTiled takes them where there is work enough to fill
-	// a GPU with them (bigTiles).
-	ConvBig = "big"
 )
 
 // Options choose among the shader variants; the zero value takes the
 // fastest measured (tiled).
 type Options struct {
-	Conv string // "", ConvPlain, ConvTiled or ConvBig
+	Conv string // "", ConvPlain or ConvTiled
 }
 
 // Open makes the context, compiles every shader and returns the backend, or
@@ -93,8 +89,10 @@ func Open() (*GL, error) { return OpenWith(Options{}) }
 // OpenWith is Open with chosen shader variants (for tests and benchmarks
 // that compare them on one renderer).
 func OpenWith(opts Options) (*GL, error) {
-	if opts.Conv != "" && opts.Conv != ConvPlain && opts.Conv != ConvTiled && opts.Conv != ConvBig {
-		return nil, fmt.Errorf("gl backend: unknown convolution variant %q (plain, tiled or big)", opts.Conv)
+	switch opts.Conv {
+	case "", ConvPlain, ConvTiled:
+	default:
+		return nil, fmt.Errorf("gl backend: unknown convolution variant %q (plain or tiled)", opts.Conv)
 	}
 	g := &GL{calls: make(chan func(), 256), done: make(chan struct{}), progs: map[string]*program{}, opts: opts}
 	ready := make(chan error, 1)
@@ -413,11 +411,6 @@ func (g *GL) Conv2D(dst, x, w, bias unet.Tensor, stride int, pad unet.Padding) {
 	ds := dst.Shape()
 	u := map[string]any{"xs": x.Shape(), "ds": ds, "k": w.Shape()[2], "stride": stride, "pad": [2]int{pad.Top, pad.Left}}
 	g.post(func() {
-		big := [2]int{(ds[2]*ds[3] + 127) / 128, (ds[1] + 127) / 128}
-		if g.Conv == ConvBig || g.Conv == ConvTiled && big[0]*big[1]*ds[0] >= splitTarget {
-			g.runGrid("conv2d_big", [3]int{big[0], big[1], ds[0]}, u, buf(dst), buf(x), buf(w), buf(bias))
-			return
-		}
 		if g.Conv == ConvTiled {
 			tiles := [2]int{(ds[2]*ds[3] + 63) / 64, (ds[1] + 63) / 64}
 			kdim := x.Shape()[1] * w.Shape()[2] * w.Shape()[3]

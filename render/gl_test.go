@@ -27,7 +27,7 @@ func open(t *testing.T) *render.GL { return openWith(t, render.Options{}) }
 // variants are the convolution shaders, each tested on whatever renderer
 // is here (on llvmpipe in CI, both: the tiled one is meant for GPUs, but
 // its arithmetic is checked anywhere).
-var variants = []string{render.ConvPlain, render.ConvTiled, render.ConvBig}
+var variants = []string{render.ConvPlain, render.ConvTiled}
 
 func openWith(t *testing.T, opts render.Options) *render.GL {
 	t.Helper()
