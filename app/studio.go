@@ -1112,7 +1112,7 @@ func (s *Studio) labelFor(e *entry) string {
 			pi = i + 1
 		}
 	}
-	return fmt.Sprintf("#%d ⑂ #%d at t=%d: %s", n, pi, e.run.Plan()[r.Fork.At].T, strings.Join(ch, ", "))
+	return fmt.Sprintf("#%d fork of #%d at t=%d: %s", n, pi, e.run.Plan()[r.Fork.At].T, strings.Join(ch, ", "))
 }
 
 func (s *Studio) selectEntry(e *entry) {

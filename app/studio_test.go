@@ -161,6 +161,11 @@ func TestForkKeepsTheParentAndSharesItsFrames(t *testing.T) {
 	if got := s.entries[1].label; !bytes.Contains([]byte(got), []byte("seed 12")) || !bytes.Contains([]byte(got), []byte("#1")) {
 		t.Errorf("fork label %q", got)
 	}
+	for _, e := range s.entries {
+		if m := missingGlyphs(t, e.label); len(m) > 0 {
+			t.Errorf("history label %q has characters the font lacks: %q", e.label, m)
+		}
+	}
 	s.SelectRun(0)
 	s.WaitIdle()
 	if s.Current() != parent || !bytes.Equal(s.view.Picture(PanelXT).Pix, paintedAs(s, parent.Final()).Pix) {
