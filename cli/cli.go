@@ -189,6 +189,7 @@ func cpuPath() string {
 
 type sampleFlags struct {
 	model, sampler, schedule, out, outdir, chain, image, mask, inpaint, backend, from string
+	trajectory                                                                        string
 	steps, timesteps, count, batch, every, jumpLength, jumpNSample                    int
 	memoryGiB, strength                                                               float64
 	eta, betaStart, betaEnd                                                           float64
@@ -218,6 +219,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	fs.StringVar(&f.outdir, "outdir", "", "write one PNG per sample into this folder")
 	fs.StringVar(&f.chain, "chain", "", "export the first sample's chain: FILE.gif (animated) or FILE.png (strip)")
 	fs.IntVar(&f.every, "every", 0, "record every k-th step for --chain (default: about 40 frames)")
+	fs.StringVar(&f.trajectory, "trajectory", "", "write every x_t, x̂₀ and ε̂ of the first batch to FILE.safetensors (with the recipe in its metadata)")
 	fs.StringVar(&f.image, "image", "", "image to inpaint (PNG or JPEG)")
 	fs.StringVar(&f.mask, "mask", "", "inpainting mask: white = regenerate, black = keep")
 	fs.Float64Var(&f.strength, "strength", 0, "with --image and no --mask: noise the image to strength·T and denoise it (image-to-image, SDEdit); 1 forgets the image")
@@ -241,7 +243,7 @@ func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 // fromAllowed are the flags that may accompany --from: where things are and
 // where results go, never what is computed.
 var fromAllowed = map[string]bool{"from": true, "model": true, "image": true, "mask": true, "out": true, "outdir": true,
-	"chain": true, "every": true, "batch": true, "backend": true, "quiet": true, "allow-nonfinite": true, "memory-budget": true}
+	"chain": true, "every": true, "trajectory": true, "batch": true, "backend": true, "quiet": true, "allow-nonfinite": true, "memory-budget": true}
 
 func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseSampleFlags(args, stderr)
@@ -321,7 +323,7 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := sess.CheckBatch(recipe, batch, int64(f.memoryGiB*(1<<30))); err != nil {
 		return fmt.Errorf("--batch %d: %w (or raise --memory-budget)", batch, err)
 	}
-	opt := studio.StartOptions{Batch: batch}
+	opt := studio.StartOptions{Batch: batch, WithEps: f.trajectory != ""}
 	var mask image.Image
 	switch {
 	case recipe.Inpaint != nil:
@@ -586,6 +588,12 @@ func writeOutputs(ctx context.Context, f *sampleFlags, run *studio.Run, res *stu
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", f.chain)
 	}
+	if f.trajectory != "" {
+		if err := atomicfile.Write(f.trajectory, func(w io.Writer) error { return studio.WriteTrajectory(ctx, w, run) }); err != nil {
+			return fmt.Errorf("--trajectory: %w", err)
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", f.trajectory)
+	}
 	return nil
 }
 
@@ -696,6 +704,14 @@ func checkOutputs(f *sampleFlags) error {
 		}
 		if err := writableDir(filepath.Dir(out), false); err != nil {
 			return fmt.Errorf("--out %s: %w", out, err)
+		}
+	}
+	if f.trajectory != "" {
+		if !strings.EqualFold(filepath.Ext(f.trajectory), ".safetensors") {
+			return fmt.Errorf("--trajectory %s: name it *.safetensors", f.trajectory)
+		}
+		if err := writableDir(filepath.Dir(f.trajectory), false); err != nil {
+			return fmt.Errorf("--trajectory %s: %w", f.trajectory, err)
 		}
 	}
 	if f.chain != "" {

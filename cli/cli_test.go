@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ddpmstudio/ddpmstudio/assets"
+	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/imageio"
 	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
@@ -884,5 +886,49 @@ func TestFromSaysWhetherPixelsMatch(t *testing.T) {
 	r = mustRun(t, dir, "sample", "--from", "gl.png", "--out", "c.png", "--quiet")
 	if !strings.Contains(r.stderr, "gl backend and this run on cpu") || strings.Contains(r.stderr, "pixel for pixel") {
 		t.Errorf("a GL recipe with other pixels: %q", r.stderr)
+	}
+}
+
+// TestTrajectoryExport: --trajectory writes every state of the chain as
+// float32 tensors a notebook can read, with the recipe beside them; x at
+// the first event is the noise stream's x_T for each sample.
+func TestTrajectoryExport(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, dir, "sample", "--sampler", "ddim", "--steps", "4", "--seed", "9", "--count", "2", "--batch", "2",
+		"--out", "a.png", "--trajectory", "chain.safetensors", "--quiet")
+	f, err := safetensors.ReadFile(filepath.Join(dir, "chain.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, xs, err := f.Float32("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(xs) != "[5 2 1 28 28]" {
+		t.Fatalf("x has shape %v", xs)
+	}
+	for _, name := range []string{"x0_pred", "eps"} {
+		if _, s, err := f.Float32(name); err != nil || fmt.Sprint(s) != "[4 2 1 28 28]" {
+			t.Errorf("%s: shape %v, %v", name, s, err)
+		}
+	}
+	ts, _, err := f.Int64("timesteps")
+	if err != nil || len(ts) != 5 || ts[4] != -1 || !(ts[0] > ts[1] && ts[1] > ts[2] && ts[2] > ts[3] && ts[3] >= 0) {
+		t.Errorf("timesteps %v, %v", ts, err)
+	}
+	per := 28 * 28
+	for n := 0; n < 2; n++ {
+		want := make([]float32, per)
+		diffusion.FillNormal(want, 9, 0, 0, n)
+		if !slices.Equal(x[n*per:(n+1)*per], want) {
+			t.Errorf("sample %d: x at the first event is not the stream's x_T", n)
+		}
+	}
+	r, err := studio.DecodeRecipe(f.Metadata["recipe"])
+	if err != nil || r.Seed != 9 || r.Steps != 4 {
+		t.Errorf("recipe in the metadata: %+v, %v", r, err)
+	}
+	if r := run(t, dir, "sample", "--trajectory", "chain.npy"); r.code == 0 || !strings.Contains(r.stderr, "safetensors") {
+		t.Errorf("a .npy trajectory: exit %d, %q", r.code, r.stderr)
 	}
 }
