@@ -14,7 +14,6 @@ import "math"
 // be the right one (53 ≥ 24 + 2 bits; Boldo and Melquiond, 2008).
 // It is defined per architecture: fma_arm64.go, fma_other.go.
 
-
 // fma32Odd is FMA32 rounding every sum to odd (no fast path): the tests'
 // reference for FMA32's fast path.
 func fma32Odd(a, b, c float32) float32 {
