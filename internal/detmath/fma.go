@@ -2,9 +2,9 @@ package detmath
 
 import "math"
 
-// FMA32(a, b, c) is a·b + c rounded once to float32, as the FMA instructions of
-// AVX2, AVX-512 and arm64 compute it: the canonical multiply-add of every
-// CPU kernel.
+// FMA32(a, b, c), the canonical multiply-add of every CPU kernel, is a·b + c
+// rounded once to float32, as the FMA instructions of
+// AVX2, AVX-512 and arm64 compute it.
 //
 // In float64 the product a·b is exact, but rounding a·b + c to float64 and
 // then to float32 rounds twice, and can land one unit away (a tie made by

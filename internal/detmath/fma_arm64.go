@@ -1,6 +1,6 @@
 package detmath
 
-// FMA32 is documented in fma.go. On arm64 the compiler turns a*b + c on
+// FMA32 is a·b + c rounded once to float32 (fma.go). On arm64 the compiler turns a*b + c on
 // float32 into one FMADDS, the single-rounding instruction FMA32 stands
 // for; scripts/fma-audit.py checks in the arm64 disassembly that it did
 // wherever FMA32 is inlined, and the recipe hashes under qemu-aarch64

@@ -4,8 +4,9 @@ package detmath
 
 import "math"
 
-// FMA32 is documented in fma.go. Here (amd64's portable path and any other
-// architecture) it works in float64.
+// FMA32 is a·b + c rounded once to float32, as an FMA instruction rounds
+// it (fma.go says how). Here (amd64's portable path and any architecture
+// but arm64) it works in float64.
 func FMA32(a, b, c float32) float32 {
 	if r, ok := FMA32Fast(a, b, c); ok {
 		return r
