@@ -157,7 +157,7 @@ func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), 
 
 func runInfo(args []string, w io.Writer) error {
 	fs := newFlags("info")
-	model := fs.String("model", "", "diffusers model folder (default: the embedded model)")
+	model := fs.String("model", "", "diffusers model folder, or owner/name[@rev] from the Hugging Face cache (default: the embedded model)")
 	if err := parseFlags(fs, args, w); err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ type sampleFlags struct {
 func parseSampleFlags(args []string, stderr io.Writer) (*sampleFlags, error) {
 	f := &sampleFlags{set: map[string]bool{}}
 	fs := newFlags("sample")
-	fs.StringVar(&f.model, "model", "", "diffusers model folder (default: the embedded model)")
+	fs.StringVar(&f.model, "model", "", "diffusers model folder, or owner/name[@rev] from the Hugging Face cache (default: the embedded model)")
 	fs.StringVar(&f.sampler, "sampler", "ddpm", "ddpm or ddim")
 	fs.IntVar(&f.steps, "steps", 0, "denoising steps (default: T for ddpm, 50 for ddim and repaint)")
 	fs.Float64Var(&f.eta, "eta", 0, "DDIM / RePaint noise scale η in [0, 1]")

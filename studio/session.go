@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -103,6 +104,16 @@ func openOn(ctx context.Context, dir string, b unet.Backend, opt OpenOptions) (*
 		l, err = unet.LoadFS(fsys, EmbeddedModel, b)
 		name = EmbeddedModel
 	} else {
+		// A folder of that name wins over a Hub id, as in diffusers.
+		if _, statErr := os.Stat(dir); statErr != nil {
+			if repo, rev, ok := ParseRepoID(dir); ok {
+				cached, commit, err := ResolveCached(HubCache(), repo, rev)
+				if err != nil {
+					return nil, err
+				}
+				dir, name = cached, repo+"@"+commit // recipes name the exact commit
+			}
+		}
 		l, err = unet.LoadContext(ctx, dir, b, unet.LoadOptions{AllowNonFinite: opt.AllowNonFinite})
 	}
 	if err != nil {
