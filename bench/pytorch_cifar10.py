@@ -3,7 +3,8 @@ as the yardstick for the Go CPU backend (issue: CPU speed). It builds the
 same architecture as diffusers' UNet2DModel with plain torch.nn modules
 (diffusers is not installable here), random weights, batch 1.
 
-Usage: python3 bench/pytorch_cifar10.py [threads] [runs]
+Usage: python3 bench/pytorch_cifar10.py [threads] [runs] [32|256]
+(256: the google/ddpm-celebahq-256 architecture, bench/configs/ddpm-256.config.json)
 """
 import sys, time, statistics
 import torch
@@ -75,13 +76,17 @@ if __name__ == "__main__":
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     torch.set_num_threads(threads)
-    m = UNet().eval()
+    size = int(sys.argv[3]) if len(sys.argv) > 3 else 32
+    if size == 256:
+        m, gflop = UNet(ch=(128, 128, 256, 256, 512, 512), attn=(False, False, False, False, True, False)).eval(), 497.0
+    else:
+        m, gflop = UNet().eval(), 12.44
     print("parameters", sum(p.numel() for p in m.parameters()))
-    x, t = torch.randn(1, 3, 32, 32), torch.tensor([500])
+    x, t = torch.randn(1, 3, size, size), torch.tensor([500])
     with torch.no_grad():
         for _ in range(3): m(x, t)
         times = []
         for _ in range(runs):
             s = time.perf_counter(); m(x, t); times.append(time.perf_counter() - s)
     med = statistics.median(times)
-    print(f"threads={threads} median {med*1e3:.1f} ms  best {min(times)*1e3:.1f} ms  = {12.44/med:.1f} GFLOP/s (12.44 GFLOP)")
+    print(f"threads={threads} median {med*1e3:.1f} ms  best {min(times)*1e3:.1f} ms  = {gflop/med:.1f} GFLOP/s ({gflop} GFLOP)")

@@ -63,3 +63,21 @@ func BenchmarkCIFARLike32Forward(b *testing.B) {
 	}
 	b.Run("batch=1", func(b *testing.B) { benchForward(b, l.Model, 1) })
 }
+
+// BenchmarkForward256 runs the 256² architecture of google/ddpm-celebahq-256
+// and its siblings (bench/configs/ddpm-256.config.json: 113.7 M parameters,
+// 497 GFLOP per forward) at batch 1 on the CPU backend, random weights;
+// `python3 bench/pytorch_cifar10.py 2 3 256` times PyTorch on the same
+// config for the ratio.
+func BenchmarkForward256(b *testing.B) {
+	cfg, err := LoadConfig("../bench/configs/ddpm-256.config.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(cfg, 1, cpu.New())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	benchForward(b, m, 1)
+}
