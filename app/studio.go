@@ -1033,35 +1033,7 @@ func (s *Studio) ForkHere() {
 	if !ok {
 		return
 	}
-	p := e.run.Recipe()
-	var c studio.Changes
-	if want.Seed != p.Seed {
-		c.Seed = &want.Seed
-	}
-	if want.Eta != p.Eta {
-		c.Eta = &want.Eta
-	}
-	if want.Sampler != p.Sampler {
-		c.Sampler = &want.Sampler
-	}
-	rest := len(e.run.Plan()) - at
-	if want.Sampler != p.Sampler || want.Steps != p.Steps {
-		n := min(want.Steps, e.run.Plan()[at].T+1)
-		if n != rest || want.Sampler != p.Sampler {
-			c.Steps = &n
-		}
-	}
-	switch {
-	case want.Class != nil && (p.Class == nil || *want.Class != *p.Class):
-		c.Class = want.Class
-	case want.AnyClass && !p.AnyClass:
-		c.AnyClass = true
-	case want.Class == nil && !want.AnyClass && (p.Class != nil || p.AnyClass):
-		c.NoClass = true
-	}
-	if want.Guidance != p.Guidance && (want.Class != nil || want.AnyClass) {
-		c.Guidance = &want.Guidance
-	}
+	c := studio.ChangesTo(e.run, at, want) // the fork policy lives in studio
 	s.startRun(studio.Recipe{}, e, at, c)
 }
 

@@ -625,6 +625,51 @@ type Changes struct {
 	Guidance *float64
 }
 
+// ChangesTo is the fork policy: the Changes that make a fork of parent at
+// frame at run the recipe want from there on. Seed, η, sampler and
+// guidance change when they differ; the step count is for the remaining
+// timesteps — want.Steps, at most the t+1 left at that frame — and is given
+// only when it differs from what the parent has left or the sampler
+// changes; the class follows want (a label, any class, or none), and
+// guidance only matters with a class.
+func ChangesTo(parent *Run, at int, want Recipe) Changes {
+	p := parent.Recipe()
+	var c Changes
+	if want.Seed != p.Seed {
+		c.Seed = &want.Seed
+	}
+	if want.Eta != p.Eta {
+		c.Eta = &want.Eta
+	}
+	if want.Sampler != p.Sampler {
+		c.Sampler = &want.Sampler
+	}
+	if at >= 0 && at < len(parent.plan) && (want.Sampler != p.Sampler || want.Steps != p.Steps) {
+		rest := len(parent.plan) - at
+		n := min(want.Steps, parent.plan[at].T+1)
+		if n != rest || want.Sampler != p.Sampler {
+			c.Steps = &n
+		}
+	}
+	switch {
+	case want.Class != nil && (p.Class == nil || *want.Class != *p.Class):
+		c.Class = want.Class
+	case want.AnyClass && !p.AnyClass:
+		c.AnyClass = true
+	case want.Class == nil && !want.AnyClass && (p.Class != nil || p.AnyClass):
+		c.NoClass = true
+	}
+	if want.Guidance != p.Guidance && (want.Class != nil || want.AnyClass) {
+		c.Guidance = &want.Guidance
+	}
+	return c
+}
+
+// ForkTo forks parent at frame at towards the recipe want (ChangesTo).
+func (s *Session) ForkTo(ctx context.Context, parent *Run, at int, want Recipe, opt StartOptions) (*Run, error) {
+	return s.Fork(ctx, parent, at, ChangesTo(parent, at, want), opt)
+}
+
 // Fork continues parent from its recorded frame at with the changes given,
 // as a new run. The parent stays as it is; the fork's frames before at are
 // the parent's. With no change the fork reproduces the parent's remaining
