@@ -252,14 +252,16 @@ func (s *Studio) DenoiseFromHere() {
 
 // drawTPlot draws t over the plan's events: re-noising steps in orange, the
 // cursor as a vertical bar. RePaint's time travel shows as a saw tooth.
-func drawTPlot(dst *image.RGBA, plan []diffusion.Event, T, cursor int) {
+func drawTPlot(dst *image.RGBA, plan eventList, T, cursor int) {
 	w, h := dst.Bounds().Dx(), dst.Bounds().Dy()
 	clearTo(dst, color.RGBA{30, 30, 30, 255})
-	if len(plan) == 0 || T <= 0 {
+	n := plan.PlanLen()
+	if n == 0 || T <= 0 {
 		return
 	}
-	for i, e := range plan {
-		x := i * (w - 1) / max(1, len(plan)-1)
+	for i := range n {
+		e := plan.EventAt(i)
+		x := i * (w - 1) / max(1, n-1)
 		y := (h - 2) - e.T*(h-3)/max(1, T-1)
 		c := color.RGBA{90, 160, 255, 255}
 		if e.Kind == diffusion.Renoise {
@@ -271,10 +273,17 @@ func drawTPlot(dst *image.RGBA, plan []diffusion.Event, T, cursor int) {
 			}
 		}
 	}
-	if cursor >= 0 && cursor < len(plan) {
-		x := cursor * (w - 1) / max(1, len(plan)-1)
+	if cursor >= 0 && cursor < n {
+		x := cursor * (w - 1) / max(1, n-1)
 		for y := 0; y < h; y++ {
 			dst.SetRGBA(x, y, color.RGBA{255, 255, 255, 255})
 		}
 	}
+}
+
+// eventList is a run's plan read in place (studio.Run's PlanLen and
+// EventAt): the t plot redraws on every frame and should copy nothing.
+type eventList interface {
+	PlanLen() int
+	EventAt(i int) diffusion.Event
 }

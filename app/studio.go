@@ -954,7 +954,7 @@ func (s *Studio) flushLive() {
 	}
 	e := s.current
 	done := e.run.Len()
-	total := len(e.run.Plan())
+	total := e.run.PlanLen()
 	s.progress.SetValue(float64(done) / float64(total))
 	if el := time.Since(e.started).Seconds(); el > 0 && done > e.run.StartIndex() {
 		rate := float64(done-e.run.StartIndex()) / el
@@ -981,7 +981,7 @@ func (s *Studio) runEnded(e *entry, err error) {
 	s.forkBtn.Enable()
 	switch {
 	case errors.Is(err, context.Canceled):
-		s.progressLabel.SetText(fmt.Sprintf("cancelled at step %d of %d; the chain so far is kept", e.run.Len(), len(e.run.Plan())))
+		s.progressLabel.SetText(fmt.Sprintf("cancelled at step %d of %d; the chain so far is kept", e.run.Len(), e.run.PlanLen()))
 		e.label += " (cancelled)"
 		s.history.Refresh()
 	case err != nil:
@@ -989,7 +989,7 @@ func (s *Studio) runEnded(e *entry, err error) {
 		s.showError(err)
 	default:
 		s.progress.SetValue(1)
-		s.progressLabel.SetText(fmt.Sprintf("done: %d steps in %s", len(e.run.Plan())-e.run.StartIndex(), time.Since(e.started).Round(10*time.Millisecond)))
+		s.progressLabel.SetText(fmt.Sprintf("done: %d steps in %s", e.run.PlanLen()-e.run.StartIndex(), time.Since(e.started).Round(10*time.Millisecond)))
 	}
 	s.updateTimeline()
 	if s.follow {
@@ -1025,7 +1025,7 @@ func (s *Studio) ForkHere() {
 	if e == nil || s.sess == nil {
 		return
 	}
-	at := min(s.cursor, e.run.Len()-1, len(e.run.Plan())-1)
+	at := min(s.cursor, e.run.Len()-1, e.run.PlanLen()-1)
 	if at < 0 {
 		return
 	}
@@ -1056,7 +1056,7 @@ func (s *Studio) labelFor(e *entry) string {
 	if r.Seed != p.Seed {
 		ch = append(ch, fmt.Sprintf("seed %d", r.Seed))
 	}
-	if r.Sampler != p.Sampler || r.Steps != len(e.run.Plan())-r.Fork.At {
+	if r.Sampler != p.Sampler || r.Steps != e.run.PlanLen()-r.Fork.At {
 		ch = append(ch, fmt.Sprintf("%s %d", strings.ToUpper(r.Sampler), r.Steps))
 	}
 	if r.Eta != p.Eta {
@@ -1084,7 +1084,7 @@ func (s *Studio) labelFor(e *entry) string {
 			pi = i + 1
 		}
 	}
-	return fmt.Sprintf("#%d fork of #%d at t=%d: %s", n, pi, e.run.Plan()[r.Fork.At].T, strings.Join(ch, ", "))
+	return fmt.Sprintf("#%d fork of #%d at t=%d: %s", n, pi, e.run.EventAt(r.Fork.At).T, strings.Join(ch, ", "))
 }
 
 func (s *Studio) selectEntry(e *entry) {
@@ -1128,7 +1128,7 @@ func (s *Studio) timelineMax() int {
 	}
 	n := s.current.run.Len()
 	if s.current.run.Final() != nil {
-		return len(s.current.run.Plan())
+		return s.current.run.PlanLen()
 	}
 	return max(0, n-1)
 }
@@ -1182,8 +1182,7 @@ func (s *Studio) showCursor() {
 	}
 	i := s.cursor
 	s.showReadout(i)
-	plan := e.run.Plan()
-	if i >= len(plan) {
+	if i >= e.run.PlanLen() {
 		if f := e.run.Final(); f != nil {
 			s.view.ShowFrame(f, f, nil, nil)
 		}
@@ -1207,19 +1206,19 @@ func (s *Studio) showReadout(i int) {
 	if e == nil || e.curves == nil {
 		return
 	}
-	plan := e.run.Plan()
-	if i >= len(plan) {
-		s.readout.SetText(fmt.Sprintf("final sample x₀ · %d events", len(plan)))
+	n := e.run.PlanLen()
+	if i >= n {
+		s.readout.SetText(fmt.Sprintf("final sample x₀ · %d events", n))
 		return
 	}
 	s.drawTPlot()
-	ev := plan[i]
+	ev := e.run.EventAt(i)
 	r := e.curves.At(ev.T)
 	kind := ""
 	if ev.Kind == diffusion.Renoise {
 		kind = " (re-noising)"
 	}
-	s.readout.SetText(fmt.Sprintf("step %d/%d%s · t = %d → %d · ᾱ_t = %.4f · σ_t = %.4f · SNR = %.3g", i+1, len(plan), kind, ev.T, ev.Next, r.AlphaBar, r.Sigma, r.SNR))
+	s.readout.SetText(fmt.Sprintf("step %d/%d%s · t = %d → %d · ᾱ_t = %.4f · σ_t = %.4f · SNR = %.3g", i+1, n, kind, ev.T, ev.Next, r.AlphaBar, r.Sigma, r.SNR))
 }
 
 // updateTPlot draws t over the run's events when the plan is not a plain
@@ -1254,7 +1253,7 @@ func (s *Studio) drawTPlot() {
 	if e.curves != nil {
 		T = e.curves.T
 	}
-	drawTPlot(s.tplotPix, e.run.Plan(), T, s.cursor)
+	drawTPlot(s.tplotPix, e.run, T, s.cursor)
 	s.tPlot.Image = s.tplotPix
 	s.tPlot.Refresh()
 }
@@ -1342,7 +1341,7 @@ func (s *Studio) WriteChain(w io.Writer, kind string) error {
 		return errors.New("no chain to export")
 	}
 	n := max(0, s.view.Focus())
-	pairs, err := studio.ChainPairs(s.ctx, e.run, n, max(1, len(e.run.Plan())/40))
+	pairs, err := studio.ChainPairs(s.ctx, e.run, n, max(1, e.run.PlanLen()/40))
 	if err != nil {
 		return err
 	}

@@ -71,3 +71,17 @@ func TestChangesTo(t *testing.T) {
 		t.Error("ForkTo the parent's recipe drew another sample")
 	}
 }
+
+func TestPlanLenAndEventAtReadThePlan(t *testing.T) {
+	s := tinySession(t, 0)
+	rn, _ := run(t, s, recipeFor(s, DDIM, 7, 1, 1), StartOptions{})
+	plan := rn.Plan()
+	if rn.PlanLen() != len(plan) || len(plan) != 7 {
+		t.Fatalf("PlanLen %d, plan %d", rn.PlanLen(), len(plan))
+	}
+	for i, e := range plan {
+		if rn.EventAt(i) != e {
+			t.Errorf("EventAt(%d) = %+v, plan has %+v", i, rn.EventAt(i), e)
+		}
+	}
+}

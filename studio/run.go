@@ -248,6 +248,12 @@ func (r *Run) Recipe() Recipe { return r.recipe }
 // fork, then the fork's own).
 func (r *Run) Plan() []diffusion.Event { return append([]diffusion.Event(nil), r.plan...) }
 
+// PlanLen is len(Plan()) without the copy: a timeline asks it every frame.
+func (r *Run) PlanLen() int { return len(r.plan) }
+
+// EventAt is Plan()[i] without the copy (i in [0, PlanLen())).
+func (r *Run) EventAt(i int) diffusion.Event { return r.plan[i] }
+
 // Shape is the shape of the recorded batch.
 func (r *Run) Shape() diffusion.Shape { return r.shape }
 
