@@ -71,7 +71,3 @@ func dot8(a, b []float32) float32 {
 	var zero float32
 	return ((m0 + m1) + (m2 + m3)) + zero
 }
-
-// DotNTVector reports whether DotNT runs vector code on this CPU (else it
-// is a scalar loop, slower than a packed product of the same shape).
-func DotNTVector() bool { return hasDot3x3 }

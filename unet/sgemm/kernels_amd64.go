@@ -1,9 +1,6 @@
 package sgemm
 
-import (
-	"github.com/ddpmstudio/ddpmstudio/internal/simd"
-	"golang.org/x/sys/cpu"
-)
+import "github.com/ddpmstudio/ddpmstudio/internal/simd"
 
 // Assembly micro-kernels (kernels_amd64.s). Each adds the MR×NR product of
 // packed panels to the tile of C at c with row stride ldc (in elements).
@@ -40,28 +37,24 @@ var avx2 = Kernel{Name: "avx2", MR: 6, NR: 16, run: func(k int, a, b, c []float3
 // Kernels lists the kernels the chosen path (DDPM_CPU, package simd) may
 // run, fastest first; the portable kernel is always last. All of them give
 // the same bits (docs/determinism.md).
-func Kernels() []Kernel {
-	var ks []Kernel
-	if simd.Current() == simd.AVX512 {
-		ks = append(ks, avx512)
-	}
-	if simd.AtLeast(simd.AVX2) {
-		ks = append(ks, avx2)
-	}
-	return append(ks, Portable)
-}
+func Kernels() []Kernel { return kernelsUpTo(simd.Current()) }
 
 // AllKernels lists every kernel this CPU can run, whatever the path: for
 // the tests that hold each to the portable one.
 func AllKernels() []Kernel {
-	var ks []Kernel
-	if cpu.X86.HasAVX512F {
-		ks = append(ks, avx512)
+	paths := simd.Available()
+	return kernelsUpTo(paths[len(paths)-1])
+}
+
+// kernelsUpTo lists the kernels a path runs, fastest first.
+func kernelsUpTo(p simd.Path) []Kernel {
+	switch p {
+	case simd.AVX512:
+		return []Kernel{avx512, avx2, Portable}
+	case simd.AVX2:
+		return []Kernel{avx2, Portable}
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, avx2)
-	}
-	return append(ks, Portable)
+	return []Kernel{Portable}
 }
 
 //go:noescape
