@@ -41,15 +41,16 @@ func WriteTrajectory(ctx context.Context, w io.Writer, run *Run) error {
 	if len(final) < n*per {
 		return errors.New("trajectory: the run has not finished")
 	}
-	var outC int
-	bytes := int64(2*steps+1) * int64(n*per) * 4
+	// x and x̂₀ have C channels a sample, the model's output OutChannels.
+	outC := run.s.info.OutChannels
+	bytes := (int64(2*steps+1)*int64(n*per) + int64(steps)*int64(n*outC*shape.H*shape.W)) * 4
 	if bytes > MaxTrajectoryBytes {
 		return fmt.Errorf("trajectory: %d steps of %d×%d×%d×%d floats would take %.1f GiB (at most %d GiB): export fewer steps or samples",
 			steps, n, shape.C, shape.H, shape.W, float64(bytes)/(1<<30), MaxTrajectoryBytes>>30)
 	}
 	x := make([]float32, 0, (steps+1)*n*per)
 	x0 := make([]float32, 0, steps*n*per)
-	var eps []float32
+	eps := make([]float32, 0, steps*n*outC*shape.H*shape.W)
 	ts := make([]int64, 0, steps+1)
 	next := make([]int64, 0, steps)
 	for i := 0; i < steps; i++ {
@@ -60,28 +61,23 @@ func WriteTrajectory(ctx context.Context, w io.Writer, run *Run) error {
 		if f.Event.Kind == diffusion.Denoise && f.Eps == nil {
 			return errors.New("trajectory: the run was started without the model outputs (StartOptions.WithEps)")
 		}
-		if outC == 0 && f.Eps != nil {
-			outC = len(f.Eps) / (n * shape.H * shape.W)
-			eps = make([]float32, 0, steps*n*outC*shape.H*shape.W)
+		if f.Eps != nil && len(f.Eps) < n*outC*shape.H*shape.W {
+			return fmt.Errorf("trajectory: step %d: the model output holds %d values, not %d×%d×%d×%d", i, len(f.Eps), n, outC, shape.H, shape.W)
 		}
 		x = append(x, f.X[:n*per]...)
 		x0 = appendOrNaN(x0, f.X0, n*per)
+		eps = appendOrNaN(eps, f.Eps, n*outC*shape.H*shape.W)
 		ts = append(ts, int64(f.Event.T))
 		next = append(next, int64(f.Event.Next))
-		if outC > 0 {
-			eps = appendOrNaN(eps, f.Eps, n*outC*shape.H*shape.W)
-		}
 	}
 	x = append(x, final[:n*per]...)
 	ts = append(ts, -1)
 	tensors := []safetensors.Tensor{
 		safetensors.FromFloat32("x", []int{steps + 1, n, shape.C, shape.H, shape.W}, x),
 		safetensors.FromFloat32("x0_pred", []int{steps, n, shape.C, shape.H, shape.W}, x0),
+		safetensors.FromFloat32("eps", []int{steps, n, outC, shape.H, shape.W}, eps),
 		safetensors.FromInt64("timesteps", []int{steps + 1}, ts),
 		safetensors.FromInt64("next", []int{steps}, next),
-	}
-	if outC > 0 {
-		tensors = append(tensors, safetensors.FromFloat32("eps", []int{steps, n, outC, shape.H, shape.W}, eps))
 	}
 	return safetensors.Write(w, tensors, map[string]string{"recipe": run.Recipe().Encode(), "format": "ddpmstudio trajectory 1"})
 }
