@@ -535,22 +535,26 @@ func (g *GL) Attention(dst, q, k, v unet.Tensor, heads int, scale float32) {
 	g.post(func() {
 		g.ensure(&g.scratch, &g.scratchN, s[0]*heads*t*t)
 		u := map[string]any{"heads": heads, "d": d, "t": t, "scale": scale}
-		if g.Conv == ConvPlain { // the reference shaders, one invocation per output
+		// The plain variant keeps the reference shaders, one invocation per
+		// output. Otherwise, per (sample, head) z, scores(i, j) =
+		// scale·Σ_c q[z·d·t + c·t + i]·k[z·d·t + c·t + j] and out(c, i) =
+		// Σ_j v[z·d·t + c·t + j]·p[z·t·t + i·t + j] are tiled products.
+		plain, batch := g.Conv == ConvPlain, s[0]*heads
+		if plain {
 			g.run("attn_scores", s[0]*heads*t*t, 64, u, g.scratch, buf(q), buf(k))
-			g.run("attn_softmax", s[0]*heads*t, 64, map[string]any{"t": t}, g.scratch)
-			g.run("attn_out", s.Len(), 64, map[string]any{"heads": heads, "d": d, "t": t}, buf(dst), g.scratch, buf(v))
-			return
+		} else {
+			g.runGrid("bmm_tiled", [3]int{(t + 63) / 64, (t + 63) / 64, batch}, map[string]any{
+				"mnk": [3]int{t, t, d}, "sa": [2]int{1, t}, "sb": [2]int{t, 1}, "sc": [2]int{t, 1},
+				"bstr": [3]int{d * t, d * t, t * t}, "alpha": scale}, g.scratch, buf(q), buf(k))
 		}
-		// Per (sample, head) z: scores(i, j) = scale·Σ_c q[z·d·t + c·t + i]·k[z·d·t + c·t + j],
-		// then out(c, i) = Σ_j v[z·d·t + c·t + j]·p[z·t·t + i·t + j], as tiled products.
-		batch := s[0] * heads
-		g.runGrid("bmm_tiled", [3]int{(t + 63) / 64, (t + 63) / 64, batch}, map[string]any{
-			"mnk": [3]int{t, t, d}, "sa": [2]int{1, t}, "sb": [2]int{t, 1}, "sc": [2]int{t, 1},
-			"bstr": [3]int{d * t, d * t, t * t}, "alpha": scale}, g.scratch, buf(q), buf(k))
 		g.run("attn_softmax", s[0]*heads*t, 64, map[string]any{"t": t}, g.scratch)
-		g.runGrid("bmm_tiled", [3]int{(t + 63) / 64, (d + 63) / 64, batch}, map[string]any{
-			"mnk": [3]int{d, t, t}, "sa": [2]int{t, 1}, "sb": [2]int{1, t}, "sc": [2]int{t, 1},
-			"bstr": [3]int{d * t, t * t, d * t}, "alpha": float32(1)}, buf(dst), buf(v), g.scratch)
+		if plain {
+			g.run("attn_out", s.Len(), 64, map[string]any{"heads": heads, "d": d, "t": t}, buf(dst), g.scratch, buf(v))
+		} else {
+			g.runGrid("bmm_tiled", [3]int{(t + 63) / 64, (d + 63) / 64, batch}, map[string]any{
+				"mnk": [3]int{d, t, t}, "sa": [2]int{t, 1}, "sb": [2]int{1, t}, "sc": [2]int{t, 1},
+				"bstr": [3]int{d * t, t * t, d * t}, "alpha": float32(1)}, buf(dst), buf(v), g.scratch)
+		}
 	})
 }
 

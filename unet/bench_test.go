@@ -70,14 +70,7 @@ func BenchmarkCIFARLike32Forward(b *testing.B) {
 // `python3 bench/pytorch_cifar10.py 2 3 256` times PyTorch on the same
 // config for the ratio.
 func BenchmarkForward256(b *testing.B) {
-	cfg, err := LoadConfig("../bench/configs/ddpm-256.config.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := New(cfg, 1, cpu.New())
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := configModel(b, "../bench/configs/ddpm-256.config.json")
 	defer m.Close()
 	benchForward(b, m, 1)
 }

@@ -10,14 +10,7 @@ import (
 // training starts from) with random weights; bench/pytorch_mnist.py builds
 // the same, 1,114,209 parameters.
 func embeddedModel(b *testing.B) *Model {
-	cfg, err := LoadConfig("../train/configs/mnist-default.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := New(cfg, 1, cpu.New())
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := configModel(b, "../train/configs/mnist-default.json")
 	params := 0
 	for _, p := range m.Params() {
 		params += p.Tensor.Shape().Len()
@@ -61,4 +54,18 @@ func BenchmarkMNISTTrainStep(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e3, "ms/step")
+}
+
+// configModel builds the model a config file describes, random weights,
+// on the CPU backend.
+func configModel(b *testing.B, path string) *Model {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(cfg, 1, cpu.New())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }

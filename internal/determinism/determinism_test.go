@@ -65,7 +65,7 @@ func tinyConfig() unet.Config {
 
 type recipeCase struct {
 	name  string
-	sess  func(t *testing.T) *studio.Session
+	sess  *studio.Session
 	setup func(s *studio.Session) (studio.Recipe, studio.StartOptions)
 }
 
@@ -107,20 +107,17 @@ func inputs(h, w int) studio.Inputs {
 
 // computeHashes runs the table on this process's CPU path.
 func computeHashes(t *testing.T) map[string]string {
-	embedded := func(t *testing.T) *studio.Session {
-		s, err := studio.Open(context.Background(), "", studio.OpenOptions{Backend: studio.BackendCPU})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+	embedded, err := studio.Open(context.Background(), "", studio.OpenOptions{Backend: studio.BackendCPU})
+	if err != nil {
+		t.Fatal(err)
 	}
-	tiny := func(t *testing.T) *studio.Session {
-		m, err := unet.New(tinyConfig(), 7, cpu.New())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return studio.NewSession(&unet.Loaded{Model: m, Scheduler: diffusion.DefaultSchedulerConfig(), WeightsHash: studio.HashBytes([]byte("tiny"))}, "tiny")
+	defer embedded.Close()
+	m, err := unet.New(tinyConfig(), 7, cpu.New())
+	if err != nil {
+		t.Fatal(err)
 	}
+	tiny := studio.NewSession(&unet.Loaded{Model: m, Scheduler: diffusion.DefaultSchedulerConfig(), WeightsHash: studio.HashBytes([]byte("tiny"))}, "tiny")
+	defer tiny.Close()
 	short := func(r studio.Recipe) studio.Recipe {
 		// A 10-step linear schedule keeps DDPM to 10 forwards.
 		r.Schedule = studio.Schedule{Kind: "linear", T: 10, BetaStart: 1e-3, BetaEnd: 0.3}
@@ -162,19 +159,9 @@ func computeHashes(t *testing.T) map[string]string {
 		}},
 	}
 	got := map[string]string{}
-	sessions := map[string]*studio.Session{}
 	for _, c := range cases {
-		key := fmt.Sprintf("%p", c.sess)
-		s := sessions[key]
-		if s == nil {
-			s = c.sess(t)
-			sessions[key] = s
-		}
-		r, opt := c.setup(s)
-		got[c.name] = sample(t, s, r, opt)
-	}
-	for _, s := range sessions {
-		s.Close()
+		r, opt := c.setup(c.sess)
+		got[c.name] = sample(t, c.sess, r, opt)
 	}
 	got["tiny/train6"] = trainHash(t)
 	return got
