@@ -2,7 +2,6 @@ package app
 
 import (
 	"image"
-	"image/color"
 	"image/draw"
 	"math"
 
@@ -10,6 +9,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/ddpmstudio/ddpmstudio/imageio"
 )
 
 // MaxUndo is how many mask edits Undo can take back.
@@ -72,39 +73,20 @@ func (p *MaskPainter) SetPicture(img image.Image) {
 func (p *MaskPainter) Picture() image.Image { return p.picture }
 
 // Mask is the mask as a picture: 255 = regenerate, 0 = keep.
-func (p *MaskPainter) Mask() *image.Gray {
-	g := image.NewGray(image.Rect(0, 0, p.w, p.h))
-	for i, m := range p.mask {
-		g.Pix[i] = 255 * m
-	}
-	return g
-}
+func (p *MaskPainter) Mask() *image.Gray { return p.binary().Gray() }
 
-// SetMask replaces the mask with a picture's (thresholded at 50% grey,
-// resized to the picture with nearest neighbours); undoable.
+func (p *MaskPainter) binary() *imageio.Mask { return &imageio.Mask{W: p.w, H: p.h, Pix: p.mask} }
+
+// SetMask replaces the mask with a picture's, through imageio's one
+// threshold and resize rule (as --mask and a recipe's mask); undoable.
 func (p *MaskPainter) SetMask(img image.Image) {
 	p.push()
-	b := img.Bounds()
-	for y := 0; y < p.h; y++ {
-		for x := 0; x < p.w; x++ {
-			sx, sy := b.Min.X+x*b.Dx()/p.w, b.Min.Y+y*b.Dy()/p.h
-			p.mask[y*p.w+x] = 0
-			if color.GrayModel.Convert(img.At(sx, sy)).(color.Gray).Y >= 128 {
-				p.mask[y*p.w+x] = 1
-			}
-		}
-	}
+	p.mask = imageio.MaskOf(img).Resize(p.w, p.h).Pix
 	p.changed()
 }
 
 // Painted is the number of mask pixels set.
-func (p *MaskPainter) Painted() int {
-	n := 0
-	for _, m := range p.mask {
-		n += int(m)
-	}
-	return n
-}
+func (p *MaskPainter) Painted() int { return p.binary().Count() }
 
 func (p *MaskPainter) push() {
 	p.undo = append(p.undo, append([]uint8(nil), p.mask...))

@@ -147,23 +147,6 @@ func FromImage(img image.Image, c, h, w int) ([]float32, error) {
 	return out, nil
 }
 
-// MaskFromImage thresholds an image's luma at 50%: white (≥ 128) becomes 1
-// (regenerate), black 0 (keep); invert swaps them. It returns H·W values.
-func MaskFromImage(img image.Image, invert bool) []float32 {
-	b := img.Bounds()
-	out := make([]float32, b.Dx()*b.Dy())
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			g := color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray)
-			white := g.Y >= 128
-			if white != invert {
-				out[y*b.Dx()+x] = 1
-			}
-		}
-	}
-	return out
-}
-
 // Grid tiles equally sized images in rows of cols, with a gap of pad pixels.
 func Grid(imgs []image.Image, cols, pad int) image.Image {
 	if len(imgs) == 0 {

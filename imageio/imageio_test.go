@@ -91,11 +91,41 @@ func TestPNGTextRoundTrip(t *testing.T) {
 func TestMaskThreshold(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 4, 1))
 	img.Pix = []uint8{0, 127, 128, 255}
-	if got := MaskFromImage(img, false); got[0] != 0 || got[1] != 0 || got[2] != 1 || got[3] != 1 {
+	m := MaskOf(img)
+	if got := m.Floats(false); got[0] != 0 || got[1] != 0 || got[2] != 1 || got[3] != 1 {
 		t.Errorf("mask %v", got)
 	}
-	if got := MaskFromImage(img, true); got[0] != 1 || got[3] != 0 {
+	if got := m.Floats(true); got[0] != 1 || got[3] != 0 {
 		t.Errorf("inverted mask %v", got)
+	}
+	if m.Count() != 2 {
+		t.Errorf("count %d, want 2", m.Count())
+	}
+	if g := m.Gray(); g.Pix[1] != 0 || g.Pix[2] != 255 {
+		t.Errorf("gray %v", g.Pix)
+	}
+}
+
+// TestMaskResize: nearest neighbour, the one rule — every output pixel is
+// the source pixel its position maps to, so a mask stays binary and an
+// enlargement by k repeats each pixel k times.
+func TestMaskResize(t *testing.T) {
+	m := &Mask{W: 3, H: 2, Pix: []uint8{1, 0, 1, 0, 1, 0}}
+	cases := []struct {
+		w, h int
+		want []uint8
+	}{
+		{3, 2, []uint8{1, 0, 1, 0, 1, 0}},
+		{6, 2, []uint8{1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0}},
+		{2, 1, []uint8{1, 0}},
+		{1, 4, []uint8{1, 1, 0, 0}},
+		{0, 0, []uint8{}},
+	}
+	for _, c := range cases {
+		got := m.Resize(c.w, c.h)
+		if got.W != c.w || got.H != c.h || !bytes.Equal(got.Pix, c.want) {
+			t.Errorf("resize to %dx%d: %v, want %v", c.w, c.h, got.Pix, c.want)
+		}
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
-	"image/color"
 	"image/draw"
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
@@ -44,19 +43,9 @@ func ImageHash(img image.Image) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// BinaryMask thresholds a mask picture at 50% grey: 255 = regenerate.
-func BinaryMask(mask image.Image) *image.Gray {
-	b := mask.Bounds()
-	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			if color.GrayModel.Convert(mask.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y >= 128 {
-				g.Pix[y*g.Stride+x] = 255
-			}
-		}
-	}
-	return g
-}
+// BinaryMask is a mask picture as inpainting uses it (imageio.MaskOf):
+// 255 = regenerate, 0 = keep.
+func BinaryMask(mask image.Image) *image.Gray { return imageio.MaskOf(mask).Gray() }
 
 // MaskHash is the content hash recipes record for a mask: SHA-256 over its
 // size and thresholded pixels (what the run uses, not how it was stored).
@@ -133,7 +122,6 @@ func (s *Session) PrepareInpaint(r *Recipe, in Inputs) (*diffusion.Known, string
 	}
 	info := s.info
 	fitted, resized := imageio.Fit(in.Image, info.Width, info.Height)
-	fittedMask, _ := imageio.Fit(in.Mask, info.Width, info.Height)
 	notice := ""
 	if resized {
 		notice = fmt.Sprintf("image and mask resized from %dx%d to the model's %dx%d", ib.Dx(), ib.Dy(), info.Width, info.Height)
@@ -142,5 +130,5 @@ func (s *Session) PrepareInpaint(r *Recipe, in Inputs) (*diffusion.Known, string
 	if err != nil {
 		return nil, "", err
 	}
-	return &diffusion.Known{Image: x, Mask: imageio.MaskFromImage(fittedMask, p.InvertMask)}, notice, nil
+	return &diffusion.Known{Image: x, Mask: imageio.MaskOf(in.Mask).Resize(info.Width, info.Height).Floats(p.InvertMask)}, notice, nil
 }
