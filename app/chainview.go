@@ -45,11 +45,15 @@ type ChainView struct {
 	cols     int
 	OnFocus  func(sample int) // −1 when back to the grid
 	hasFrame bool
+	hint     *widget.Label // shown until the first frame
 }
 
 // NewChainView makes an empty view.
 func NewChainView() *ChainView {
-	v := &ChainView{focus: -1}
+	v := &ChainView{focus: -1, hint: widget.NewLabel("")}
+	v.hint.Alignment = fyne.TextAlignCenter
+	v.hint.Wrapping = fyne.TextWrapWord
+	v.hint.Hide()
 	for i := range v.images {
 		v.bufs[i] = image.NewRGBA(image.Rect(0, 0, 1, 1))
 		img := canvas.NewImageFromImage(v.bufs[i])
@@ -140,10 +144,20 @@ func (v *ChainView) ShowFrame(xt, x0, eps, noise []float32) {
 		v.last[i] = x
 		v.paint(i, x)
 	}
-	v.hasFrame = true
+	if !v.hasFrame {
+		v.hasFrame = true
+		v.Refresh() // the hint gives way to the pictures
+	}
 	for _, img := range v.images {
 		img.Refresh()
 	}
+}
+
+// SetHint sets the text shown in place of the pictures until the first
+// frame: what the model is and what to do.
+func (v *ChainView) SetHint(text string) {
+	v.hint.SetText(text)
+	v.Refresh()
 }
 
 // Picture is what a panel shows now (for tests and screenshots).
@@ -227,10 +241,11 @@ func (v *ChainView) panelCount() int {
 
 // CreateRenderer implements fyne.Widget.
 func (v *ChainView) CreateRenderer() fyne.WidgetRenderer {
-	objs := make([]fyne.CanvasObject, 0, 2*numPanels)
+	objs := make([]fyne.CanvasObject, 0, 2*numPanels+1)
 	for i := range v.images {
 		objs = append(objs, v.images[i], v.titles[i])
 	}
+	objs = append(objs, v.hint)
 	return &chainRenderer{v: v, objects: objs}
 }
 
@@ -239,28 +254,54 @@ type chainRenderer struct {
 	objects []fyne.CanvasObject
 }
 
+// Layout arranges the shown panels in the grid of columns that makes the
+// pictures largest for this size and centres it: a wide pane gets a row,
+// a tall one a column, and no space goes to bands above and below.
 func (r *chainRenderer) Layout(size fyne.Size) {
-	n := r.v.panelCount()
-	textH := r.v.titles[0].MinSize().Height
+	v := r.v
+	waiting := !v.hasFrame && v.hint.Text != ""
+	v.hint.Hidden = !waiting
+	if waiting {
+		v.hint.Move(fyne.NewPos(0, size.Height/3))
+		v.hint.Resize(fyne.NewSize(size.Width, v.hint.MinSize().Height))
+	}
+	n := v.panelCount()
+	textH := v.titles[0].MinSize().Height
 	gap := theme.Padding()
-	w := (size.Width - gap*float32(n-1)) / float32(n)
+	pw, ph := v.gridSize()
+	best, cols := float32(-1), 1
+	for c := 1; c <= n; c++ {
+		rows := (n + c - 1) / c
+		cw := (size.Width - gap*float32(c-1)) / float32(c)
+		ch := (size.Height-gap*float32(rows-1))/float32(rows) - textH - gap
+		if sc := min(cw/float32(pw), ch/float32(ph)); sc > best {
+			best, cols = sc, c
+		}
+	}
+	rows := (n + cols - 1) / cols
+	best = max(best, 0)
+	cw, ch := float32(pw)*best, float32(ph)*best
+	bw := float32(cols)*cw + gap*float32(cols-1)
+	bh := float32(rows)*(ch+textH+gap) + gap*float32(rows-1)
+	x0, y0 := (size.Width-bw)/2, (size.Height-bh)/2
 	for i := 0; i < numPanels; i++ {
-		show := i < n
-		r.v.images[i].Hidden, r.v.titles[i].Hidden = !show, !show
+		show := i < n && !waiting
+		v.images[i].Hidden, v.titles[i].Hidden = !show, !show
 		if !show {
 			continue
 		}
-		x := float32(i) * (w + gap)
-		r.v.titles[i].Move(fyne.NewPos(x, 0))
-		r.v.titles[i].Resize(fyne.NewSize(w, textH))
-		r.v.images[i].Move(fyne.NewPos(x, textH+gap))
-		r.v.images[i].Resize(fyne.NewSize(w, size.Height-textH-gap))
+		x := x0 + float32(i%cols)*(cw+gap)
+		y := y0 + float32(i/cols)*(ch+textH+2*gap)
+		v.titles[i].Move(fyne.NewPos(x, y))
+		v.titles[i].Resize(fyne.NewSize(cw, textH))
+		v.images[i].Move(fyne.NewPos(x, y+textH+gap))
+		v.images[i].Resize(fyne.NewSize(cw, ch))
 	}
 }
 
 func (r *chainRenderer) MinSize() fyne.Size {
 	n := float32(r.v.panelCount())
-	return fyne.NewSize(n*160+(n-1)*theme.Padding(), 160+r.v.titles[0].MinSize().Height+theme.Padding())
+	return fyne.NewSize(n*120+(n-1)*theme.Padding(), 120+r.v.titles[0].MinSize().Height+theme.Padding())
 }
 
 func (r *chainRenderer) Refresh() {
@@ -269,6 +310,7 @@ func (r *chainRenderer) Refresh() {
 		r.v.titles[i].Refresh()
 		r.v.images[i].Refresh()
 	}
+	r.v.hint.Refresh()
 	r.Layout(r.v.Size())
 }
 

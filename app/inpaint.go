@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"io"
 	"strconv"
 	"strings"
@@ -23,26 +22,19 @@ import (
 // settings of RePaint or replacement inpainting.
 type inpaintPanel struct {
 	painter                *MaskPainter
-	name                   string // how recipes name the picture
+	name                   string                // how recipes name the picture
+	source                 *studio.PictureSource // the run that drew it, if one did
 	brush                  *widget.Slider
 	brushLabel             *widget.Label
 	eraser                 *widget.Check
 	method                 *widget.RadioGroup
 	jumpLength, jumpSample *widget.Entry
 	notice                 *widget.Label
+	obj                    fyne.CanvasObject
 }
 
-// noisePanel is the Noise tab: the forward process q(x_t | x_0) of a
-// picture, and "Denoise from here".
-type noisePanel struct {
-	view    *ChainView
-	t       *widget.Slider
-	readout *widget.Label
-}
-
-func (s *Studio) buildInpaint() fyne.CanvasObject {
-	p := &inpaintPanel{painter: NewMaskPainter(s.info.Width, s.info.Height)}
-	s.inpaint = p
+func newInpaintPanel(s *Window) *inpaintPanel {
+	p := &inpaintPanel{painter: NewMaskPainter(28, 28)}
 	p.brushLabel = widget.NewLabel("brush 1.5 px")
 	p.brush = widget.NewSlider(0.5, 8)
 	p.brush.Step = 0.5
@@ -75,48 +67,65 @@ func (s *Studio) buildInpaint() fyne.CanvasObject {
 	run := container.NewHBox(p.method, widget.NewLabel("jump length"), container.NewGridWrap(fyne.NewSize(56, 36), p.jumpLength),
 		widget.NewLabel("resample"), container.NewGridWrap(fyne.NewSize(56, 36), p.jumpSample),
 		widget.NewButtonWithIcon("Inpaint (Ctrl+I)", theme.MediaPlayIcon(), s.Inpaint))
-	return container.NewBorder(container.NewVBox(container.NewHScroll(files), container.NewHScroll(brush), container.NewHScroll(run)), p.notice, nil, nil, p.painter)
+	p.obj = container.NewBorder(container.NewVBox(container.NewHScroll(files), container.NewHScroll(brush), container.NewHScroll(run)), p.notice, nil, nil, p.painter)
+	return p
 }
 
-func (s *Studio) buildNoise() fyne.CanvasObject {
-	n := &noisePanel{view: NewChainView()}
-	s.noise = n
-	n.view.SetShape(s.sessShape())
+// recipeName is how a recipe names the picture.
+func (p *inpaintPanel) recipeName() string {
+	if p.name == "" {
+		return "picture.png"
+	}
+	return p.name
+}
+
+// noisePanel is the Noise tab: the forward process q(x_t | x₀) of the
+// Inpaint tab's picture beside the model's one-step prediction x̂₀(x_t, t),
+// and "Denoise from here".
+type noisePanel struct {
+	view    *ChainView
+	t       *widget.Slider
+	readout *widget.Label
+	obj     fyne.CanvasObject
+	predict latest
+	gen     int
+}
+
+func newNoisePanel(s *Window) *noisePanel {
+	n := &noisePanel{view: NewChainView(), predict: latest{bg: &s.bg}}
 	n.t = widget.NewSlider(0, 999)
 	n.t.Step = 1
 	n.t.OnChanged = func(float64) { s.showNoised() }
 	n.readout = widget.NewLabel("the picture of the Inpaint tab, noised by q(x_t | x₀) with the seed's noise")
-	return container.NewBorder(nil, container.NewVBox(
+	n.readout.Wrapping = fyne.TextWrapWord
+	n.obj = container.NewBorder(nil, container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabel("t"), widget.NewButtonWithIcon("Denoise from here", theme.MediaPlayIcon(), s.DenoiseFromHere), n.t),
 		n.readout), nil, nil, n.view)
-}
-
-func (s *Studio) sessShape() diffusion.Shape {
-	if s.sess == nil {
-		return diffusion.Shape{N: 1, C: 1, H: 28, W: 28}
-	}
-	return s.sess.Shape()
+	return n
 }
 
 // resetInputs gives the painter and the noise view the model's size.
-func (s *Studio) resetInputs() {
-	if s.inpaint == nil {
-		return
-	}
+func (s *Window) resetInputs() {
 	s.inpaint.painter.SetPicture(image.NewGray(image.Rect(0, 0, s.info.Width, s.info.Height)))
-	s.inpaint.name = ""
-	s.noise.view.SetShape(s.sess.Shape())
+	s.inpaint.name, s.inpaint.source = "", nil
+	s.noise.view.SetShape(s.sessShape())
 	s.noise.t.Max = float64(max(1, s.info.Trained.T-1))
 	s.noise.t.Refresh()
 }
 
+func (s *Window) sessShape() diffusion.Shape {
+	sh := s.sess.Shape()
+	sh.N = 1
+	return sh
+}
+
 // SetInputPicture puts a picture in the Inpaint and Noise tabs, resized to
-// the model's size (the notice says so).
-func (s *Studio) SetInputPicture(img image.Image, name string) {
+// the model's size (the notice says so); source is the run that drew it.
+func (s *Window) SetInputPicture(img image.Image, name string, source *studio.PictureSource) {
 	b := img.Bounds()
 	fitted, resized := imageio.Fit(img, s.info.Width, s.info.Height)
 	s.inpaint.painter.SetPicture(fitted)
-	s.inpaint.name = studio.RecordedPath(name)
+	s.inpaint.name, s.inpaint.source = studio.RecordedPath(name), source
 	if resized {
 		s.inpaint.notice.SetText(fmt.Sprintf("%s resized from %dx%d to the model's %dx%d.", name, b.Dx(), b.Dy(), s.info.Width, s.info.Height))
 	} else {
@@ -127,7 +136,7 @@ func (s *Studio) SetInputPicture(img image.Image, name string) {
 
 // UseCurrentResult takes the focused (or first) sample of the current run
 // as the picture to inpaint or noise.
-func (s *Studio) UseCurrentResult() {
+func (s *Window) UseCurrentResult() {
 	e := s.current
 	if e == nil || e.run.Final() == nil {
 		s.showError(errors.New("generate a picture first"))
@@ -143,20 +152,21 @@ func (s *Studio) UseCurrentResult() {
 		s.showError(err)
 		return
 	}
-	s.SetInputPicture(img, fmt.Sprintf("result-seed%d-%d.png", e.run.Recipe().Seed, n))
+	r := e.run.Recipe()
+	s.SetInputPicture(img, fmt.Sprintf("result-seed%d-%d.png", r.Seed, n), &studio.PictureSource{Recipe: r, Sample: n})
 }
 
-func (s *Studio) openImageDialog() {
+func (s *Window) openImageDialog() {
 	s.openAs([]string{".png", ".jpg", ".jpeg"}, func(b []byte, name string) error {
 		img, err := imageio.Decode(b)
 		if err == nil {
-			s.SetInputPicture(img, name)
+			s.SetInputPicture(img, name, nil)
 		}
 		return err
 	})
 }
 
-func (s *Studio) openMaskDialog() {
+func (s *Window) openMaskDialog() {
 	s.openAs([]string{".png"}, func(b []byte, _ string) error {
 		img, err := imageio.Decode(b)
 		if err == nil {
@@ -166,124 +176,125 @@ func (s *Studio) openMaskDialog() {
 	})
 }
 
+// pictureRecipe is the panels' recipe for a run that redraws the Inpaint
+// tab's picture, with studio's class policy for it, and the phrase that
+// says which class is used.
+func (s *Window) pictureRecipe(roll bool) (studio.Recipe, string, bool) {
+	var r studio.Recipe
+	var err error
+	if roll {
+		var ok bool
+		if r, ok = s.nextRecipe(); !ok {
+			return r, "", false
+		}
+	} else if r, err = s.Recipe(); err != nil {
+		s.showError(err)
+		return r, "", false
+	}
+	r, why := s.sess.ForPicture(r, s.inpaint.source)
+	return r, why, true
+}
+
 // Inpaint runs RePaint or replacement on the painted picture.
-func (s *Studio) Inpaint() {
+func (s *Window) Inpaint() {
 	p := s.inpaint
 	if p.painter.Painted() == 0 {
 		s.showError(errors.New("paint over the part to regenerate first"))
 		return
 	}
-	r, ok := s.nextRecipe()
+	r, why, ok := s.pictureRecipe(true)
 	if !ok {
 		return
 	}
-	name := p.name
-	if name == "" {
-		name = "picture.png"
-	}
-	in := &studio.Inpaint{Method: studio.Replace, Image: name, Mask: "painted"}
+	method, jl, jn := studio.Replace, 0, 0
 	if p.method.Selected == "RePaint" {
-		jl, err1 := strconv.Atoi(strings.TrimSpace(p.jumpLength.Text))
-		jn, err2 := strconv.Atoi(strings.TrimSpace(p.jumpSample.Text))
+		var err1, err2 error
+		jl, err1 = strconv.Atoi(strings.TrimSpace(p.jumpLength.Text))
+		jn, err2 = strconv.Atoi(strings.TrimSpace(p.jumpSample.Text))
 		if err := errors.Join(err1, err2); err != nil {
 			s.showError(fmt.Errorf("jump length and resample count must be whole numbers: %w", err))
 			return
 		}
-		in.Method, in.JumpLength, in.JumpNSample = studio.RePaint, jl, jn
-		r.Sampler = studio.RePaint
-		r.Steps = min(r.Steps, 100) // RePaint multiplies the steps by its jumps
+		method = studio.RePaint
 	}
-	r.Inpaint = in
+	r = studio.InpaintRecipe(r, method, p.recipeName(), jl, jn)
 	s.tabs.SelectIndex(0)
-	s.startRunWith(r, studio.Inputs{Image: p.painter.Picture(), Mask: p.painter.Mask()})
+	if s.launch(launchSpec{recipe: r, inputs: studio.Inputs{Image: p.painter.Picture(), Mask: p.painter.Mask()}, source: p.source}) == nil && why != "" {
+		s.progressLabel.SetText("inpainting, " + why)
+	}
 }
 
-// showNoised shows q(x_t | x_0) of the picture at the slider's t.
-func (s *Studio) showNoised() {
-	if s.noise == nil || s.sess == nil {
+// showNoised shows q(x_t | x₀) of the picture at the slider's t, then the
+// model's x̂₀(x_t, t) once computed (newest request only).
+func (s *Window) showNoised() {
+	if s.sess == nil {
 		return
 	}
-	seed, _ := strconv.ParseUint(strings.TrimSpace(s.seedEntry.Text), 10, 64)
-	sch, err := s.scheduleFromPanel()
-	if err != nil {
+	r, why, ok := s.pictureRecipeQuiet()
+	if !ok {
 		return
 	}
-	if s.noise.t.Max != float64(sch.T-1) {
-		s.noise.t.Max = float64(max(1, sch.T-1))
+	T := r.Schedule.T
+	if s.noise.t.Max != float64(T-1) {
+		s.noise.t.Max = float64(max(1, T-1))
 		s.noise.t.Refresh()
 	}
-	t := min(int(s.noise.t.Value), sch.T-1)
-	xt, ro, err := s.sess.Noised(s.inpaint.painter.Picture(), seed, t, sch)
+	t := min(int(s.noise.t.Value), T-1)
+	xt, ro, err := s.sess.Noised(s.inpaint.painter.Picture(), r.Seed, t, r.Schedule)
 	if err != nil {
 		s.noise.readout.SetText("⚠ " + err.Error())
 		return
 	}
 	s.noise.view.ShowFrame(xt, nil, nil, nil)
-	s.noise.readout.SetText(fmt.Sprintf("t = %d · ᾱ_t = %.4f · σ_t = %.4f · SNR = %.3g · strength t/T = %.3f", t, ro.AlphaBar, ro.Sigma, ro.SNR, float64(t)/float64(max(1, sch.T-1))))
+	text := fmt.Sprintf("t = %d · ᾱ_t = %.4f · σ_t = %.4f · SNR = %.3g · strength %.3f", t, ro.AlphaBar, ro.Sigma, ro.SNR, studio.StrengthAt(t, T))
+	if why != "" {
+		text += " · x̂₀ " + why
+	}
+	s.noise.readout.SetText(text)
+	s.noise.gen++
+	gen, sess := s.noise.gen, s.sess
+	s.noise.predict.run(func() {
+		x0, err := sess.PredictX0(s.ctx, xt, t, r)
+		s.do(func() {
+			if gen != s.noise.gen || sess != s.sess {
+				return // the slider moved on
+			}
+			if err != nil {
+				s.noise.readout.SetText(text + " · ⚠ " + err.Error())
+				return
+			}
+			s.noise.view.ShowFrame(xt, x0, nil, nil)
+		})
+	})
+}
+
+// pictureRecipeQuiet is pictureRecipe for views: a bad setting shows
+// nothing instead of a dialog.
+func (s *Window) pictureRecipeQuiet() (studio.Recipe, string, bool) {
+	r, err := s.Recipe()
+	if err != nil {
+		return r, "", false
+	}
+	r, why := s.sess.ForPicture(r, s.inpaint.source)
+	return r, why, true
 }
 
 // NoiseT sets the Noise tab's timestep.
-func (s *Studio) NoiseT(t int) { s.noise.t.SetValue(float64(t)) }
+func (s *Window) NoiseT(t int) { s.noise.t.SetValue(float64(t)) }
 
-// NoisePicture is what the Noise tab shows now.
-func (s *Studio) NoisePicture() *image.RGBA { return s.noise.view.Picture(PanelXT) }
+// NoisePicture is what the Noise tab shows now (x_t, or x̂₀ with PanelX0).
+func (s *Window) NoisePicture() *image.RGBA { return s.noise.view.Picture(PanelXT) }
 
 // DenoiseFromHere runs the reverse chain from the Noise tab's x_t
-// (image-to-image with strength t/T).
-func (s *Studio) DenoiseFromHere() {
-	r, err := s.Recipe() // the seed is the one the Noise tab shows: never rolled here
-	if err != nil {
-		s.showError(err)
+// (image-to-image from that timestep), with the class policy of pictures.
+func (s *Window) DenoiseFromHere() {
+	r, why, ok := s.pictureRecipe(false) // the seed is the one the Noise tab shows: never rolled here
+	if !ok {
 		return
 	}
-	T := r.Schedule.T
-	strength := float64(int(s.noise.t.Value)) / float64(max(1, T-1))
-	if strength <= 0 {
-		strength = 1.0 / float64(T)
-	}
-	name := s.inpaint.name
-	if name == "" {
-		name = "picture.png"
-	}
-	r.Init = &studio.Init{Image: name, Strength: strength}
+	r = studio.InitRecipe(r, s.inpaint.recipeName(), int(s.noise.t.Value))
 	s.tabs.SelectIndex(0)
-	s.startRunWith(r, studio.Inputs{Image: s.inpaint.painter.Picture()})
-}
-
-// drawTPlot draws t over the plan's events: re-noising steps in orange, the
-// cursor as a vertical bar. RePaint's time travel shows as a saw tooth.
-func drawTPlot(dst *image.RGBA, plan eventList, T, cursor int) {
-	w, h := dst.Bounds().Dx(), dst.Bounds().Dy()
-	clearTo(dst, color.RGBA{30, 30, 30, 255})
-	n := plan.PlanLen()
-	if n == 0 || T <= 0 {
-		return
+	if s.launch(launchSpec{recipe: r, inputs: studio.Inputs{Image: s.inpaint.painter.Picture()}, source: s.inpaint.source}) == nil && why != "" {
+		s.progressLabel.SetText("image-to-image, " + why)
 	}
-	for i := range n {
-		e := plan.EventAt(i)
-		x := i * (w - 1) / max(1, n-1)
-		y := (h - 2) - e.T*(h-3)/max(1, T-1)
-		c := color.RGBA{90, 160, 255, 255}
-		if e.Kind == diffusion.Renoise {
-			c = color.RGBA{255, 150, 40, 255}
-		}
-		for dy := -1; dy <= 1; dy++ {
-			if yy := y + dy; yy >= 0 && yy < h {
-				dst.SetRGBA(x, yy, c)
-			}
-		}
-	}
-	if cursor >= 0 && cursor < n {
-		x := cursor * (w - 1) / max(1, n-1)
-		for y := 0; y < h; y++ {
-			dst.SetRGBA(x, y, color.RGBA{255, 255, 255, 255})
-		}
-	}
-}
-
-// eventList is a run's plan read in place (studio.Run's PlanLen and
-// EventAt): the t plot redraws on every frame and should copy nothing.
-type eventList interface {
-	PlanLen() int
-	EventAt(i int) diffusion.Event
 }

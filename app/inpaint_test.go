@@ -30,7 +30,7 @@ func digit() *image.Gray {
 }
 
 // paintTopHalf paints the top half of the painter with a stroke per row.
-func paintTopHalf(s *Studio) {
+func paintTopHalf(s *Window) {
 	p := s.inpaint.painter
 	p.Resize(fyne.NewSize(280, 280))
 	p.Radius = 0.5
@@ -46,7 +46,7 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			s, _ := newStudio(t, nil)
 			quick(s, 10, 4, 1)
-			s.SetInputPicture(digit(), "digit.png")
+			s.SetInputPicture(digit(), "digit.png", nil)
 			paintTopHalf(s)
 			if got := s.inpaint.painter.Painted(); got != 14*28 {
 				t.Fatalf("painted %d pixels, want the top half (%d)", got, 14*28)
@@ -106,8 +106,8 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 						ups++
 					}
 				}
-				if ups == 0 || s.tPlot.Hidden {
-					t.Errorf("%d re-noising events; t plot hidden %v", ups, s.tPlot.Hidden)
+				if ups == 0 || !s.timeline.strip.Visible() {
+					t.Errorf("%d re-noising events; t plot hidden %v", ups, !s.timeline.strip.Visible())
 				}
 			}
 		})
@@ -116,8 +116,8 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 
 func TestNoiseViewShowsTheForwardProcess(t *testing.T) {
 	s, _ := newStudio(t, nil)
-	s.seedEntry.SetText("21")
-	s.SetInputPicture(digit(), "digit.png")
+	s.sampler.seed.SetText("21")
+	s.SetInputPicture(digit(), "digit.png", nil)
 	x0, err := imageio.FromImage(digit(), 1, 28, 28)
 	if err != nil {
 		t.Fatal(err)
@@ -142,9 +142,12 @@ func TestNoiseViewShowsTheForwardProcess(t *testing.T) {
 func TestDenoiseAtStrengthOneIsTheUnconditionalRun(t *testing.T) {
 	s, _ := newStudio(t, nil)
 	quick(s, 8, 13, 1)
-	s.etaSlider.SetValue(1)
+	s.sampler.eta.SetValue(1)
+	s.sampler.class.SetSelected(noClass)
 	plain := generate(t, s)
-	s.SetInputPicture(digit(), "digit.png")
+	s.sampler.class.SetSelected("4") // a picture is redrawn without the panel's class
+
+	s.SetInputPicture(digit(), "digit.png", nil)
 	s.NoiseT(999)
 	s.DenoiseFromHere()
 	if err := s.Wait(); err != nil {
@@ -153,6 +156,9 @@ func TestDenoiseAtStrengthOneIsTheUnconditionalRun(t *testing.T) {
 	img2img := s.Current()
 	if img2img == plain || img2img.Recipe().Init == nil || img2img.Recipe().Init.Strength != 1 {
 		t.Fatalf("denoise recipe %+v", img2img.Recipe().Init)
+	}
+	if r := img2img.Recipe(); r.Class != nil || r.AnyClass || r.Guidance != 0 {
+		t.Errorf("image-to-image of a plain picture used class %v (any %v, guidance %v): want unconditional", r.Class, r.AnyClass, r.Guidance)
 	}
 	if !bytes.Equal(f32bytes(plain.Final()), f32bytes(img2img.Final())) {
 		t.Error("strength 1 differs from the unconditional run with the same seed")
@@ -164,8 +170,8 @@ func TestDenoiseAtStrengthOneIsTheUnconditionalRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	half := s.Current()
-	if half.StartIndex() == 0 || half.Plan()[half.StartIndex()].T > 500 || s.timeline.Min != float64(half.StartIndex()) {
-		t.Errorf("half-way run starts at %d (t=%d), timeline from %v", half.StartIndex(), half.Plan()[half.StartIndex()].T, s.timeline.Min)
+	if half.StartIndex() == 0 || half.Plan()[half.StartIndex()].T > 500 || s.timeline.slider.Min != float64(half.StartIndex()) {
+		t.Errorf("half-way run starts at %d (t=%d), timeline from %v", half.StartIndex(), half.Plan()[half.StartIndex()].T, s.timeline.slider.Min)
 	}
 	f, err := half.Frame(context.Background(), half.StartIndex())
 	if err != nil {

@@ -3,7 +3,6 @@ package app
 import (
 	"image"
 	"image/color"
-	"sync"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -79,16 +78,12 @@ func thin(v []float64) plotter.XYs {
 	return xy
 }
 
-// plotWorker renders schedule plots off the UI goroutine. Requests
-// coalesce: while one plot is drawn, only the newest waiting request is
-// kept, so dragging a slider never queues up stale work.
+// plotWorker renders schedule plots off the UI goroutine, newest request
+// only (latest), and hands each to done on the UI goroutine.
 type plotWorker struct {
-	mu      sync.Mutex
-	pending *plotRequest
-	running bool
-	done    func(image.Image, *plotRequest) // called through do
-	do      func(func())                    // runs on the UI goroutine
-	wg      *busy
+	work latest
+	done func(image.Image, *plotRequest) // called through do
+	do   func(func())                    // runs on the UI goroutine
 }
 
 type plotRequest struct {
@@ -98,29 +93,8 @@ type plotRequest struct {
 }
 
 func (p *plotWorker) request(r *plotRequest) {
-	p.mu.Lock()
-	p.pending = r
-	if p.running {
-		p.mu.Unlock()
-		return
-	}
-	p.running = true
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			p.mu.Lock()
-			r := p.pending
-			p.pending = nil
-			if r == nil {
-				p.running = false
-				p.mu.Unlock()
-				return
-			}
-			p.mu.Unlock()
-			img := PlotCurves(r.cur, r.trained, r.w, r.h)
-			p.do(func() { p.done(img, r) })
-		}
-	}()
+	p.work.run(func() {
+		img := PlotCurves(r.cur, r.trained, r.w, r.h)
+		p.do(func() { p.done(img, r) })
+	})
 }

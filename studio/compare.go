@@ -141,3 +141,32 @@ func CompareStrip(ctx context.Context, a, b *Run, n, every, scale int) (image.Im
 	}
 	return imageio.Scale(imageio.Grid(cols, len(cols), 1), max(1, scale)), nil
 }
+
+// Shown is what a view shows at position i of run's timeline: frame i, or
+// for i = PlanLen the final sample as both x_t and x̂₀. A re-noising event
+// (RePaint's jump back) predicts nothing: its x̂₀ is the last prediction
+// before it, so the x̂₀ panel never goes blank mid-chain.
+func (r *Run) Shown(ctx context.Context, i int) (Frame, error) {
+	if i >= len(r.plan) {
+		f := r.Final()
+		if f == nil {
+			return Frame{}, fmt.Errorf("%w: the final sample", ErrNotRecorded)
+		}
+		return Frame{Index: len(r.plan), X: f, X0: f}, nil
+	}
+	f, err := r.Frame(ctx, i)
+	if err != nil || f.X0 != nil {
+		return f, err
+	}
+	for j := i - 1; j >= 0; j-- {
+		if r.plan[j].Kind == diffusion.Denoise {
+			p, err := r.Frame(ctx, j)
+			if err != nil {
+				return Frame{}, err
+			}
+			f.X0 = p.X0
+			break
+		}
+	}
+	return f, nil
+}

@@ -24,7 +24,7 @@ import (
 )
 
 // newStudio opens the window on the embedded model with the test driver.
-func newStudio(t *testing.T, a fyne.App) (*Studio, fyne.Window) {
+func newStudio(t *testing.T, a fyne.App) (*Window, fyne.Window) {
 	t.Helper()
 	if a == nil {
 		a = test.NewTempApp(t)
@@ -45,15 +45,15 @@ func newStudio(t *testing.T, a fyne.App) (*Studio, fyne.Window) {
 }
 
 // quick sets the panels to a short DDIM run of a locked seed.
-func quick(s *Studio, steps int, seed uint64, count int) {
-	s.samplerSel.SetSelected("DDIM")
-	s.stepsEntry.SetText(strconv.Itoa(steps))
-	s.seedEntry.SetText(strconv.FormatUint(seed, 10))
-	s.lockCheck.SetChecked(true)
-	s.countSel.SetSelected(strconv.Itoa(count))
+func quick(s *Window, steps int, seed uint64, count int) {
+	s.sampler.kind.SetSelected("DDIM")
+	s.sampler.steps.SetText(strconv.Itoa(steps))
+	s.sampler.seed.SetText(strconv.FormatUint(seed, 10))
+	s.sampler.lock.SetChecked(true)
+	s.sampler.count.SetSelected(strconv.Itoa(count))
 }
 
-func generate(t *testing.T, s *Studio) *studio.Run {
+func generate(t *testing.T, s *Window) *studio.Run {
 	t.Helper()
 	s.Generate()
 	if err := s.Wait(); err != nil {
@@ -93,7 +93,7 @@ func TestGenerateSavesTheCLIsBytes(t *testing.T) {
 	}
 }
 
-func paintedAs(s *Studio, x []float32) *image.RGBA {
+func paintedAs(s *Window, x []float32) *image.RGBA {
 	v := NewChainView()
 	v.SetShape(s.view.shape)
 	v.SetFocus(s.view.Focus())
@@ -132,14 +132,14 @@ func TestScrubbingShowsTheRecordedFrame(t *testing.T) {
 
 func TestForkKeepsTheParentAndSharesItsFrames(t *testing.T) {
 	s, _ := newStudio(t, nil)
-	s.samplerSel.SetSelected("DDPM")
-	s.stepsEntry.SetText("20")
-	s.seedEntry.SetText("11")
-	s.lockCheck.SetChecked(true)
-	s.countSel.SetSelected("1")
+	s.sampler.kind.SetSelected("DDPM")
+	s.sampler.steps.SetText("20")
+	s.sampler.seed.SetText("11")
+	s.sampler.lock.SetChecked(true)
+	s.sampler.count.SetSelected("1")
 	parent := generate(t, s)
 	s.SetCursor(8)
-	s.seedEntry.SetText("12")
+	s.sampler.seed.SetText("12")
 	s.ForkHere()
 	if err := s.Wait(); err != nil {
 		t.Fatal(err)
@@ -158,10 +158,10 @@ func TestForkKeepsTheParentAndSharesItsFrames(t *testing.T) {
 	if bytes.Equal(f32bytes(parent.Final()), f32bytes(fork.Final())) {
 		t.Error("a fork with a new seed drew the parent's sample")
 	}
-	if got := s.entries[1].label; !bytes.Contains([]byte(got), []byte("seed 12")) || !bytes.Contains([]byte(got), []byte("#1")) {
+	if got := s.runs.entries[1].label; !bytes.Contains([]byte(got), []byte("seed 12")) || !bytes.Contains([]byte(got), []byte("#1")) {
 		t.Errorf("fork label %q", got)
 	}
-	for _, e := range s.entries {
+	for _, e := range s.runs.entries {
 		if m := missingGlyphs(t, e.label); len(m) > 0 {
 			t.Errorf("history label %q has characters the font lacks: %q", e.label, m)
 		}
@@ -184,9 +184,9 @@ func f32bytes(v []float32) []byte {
 
 func TestCancelKeepsThePartialChain(t *testing.T) {
 	s, _ := newStudio(t, nil)
-	s.samplerSel.SetSelected("DDPM")
-	s.stepsEntry.SetText("1000")
-	s.countSel.SetSelected("16")
+	s.sampler.kind.SetSelected("DDPM")
+	s.sampler.steps.SetText("1000")
+	s.sampler.count.SetSelected("16")
 	s.Generate()
 	run := s.Current()
 	for run.Len() < 3 {
@@ -205,26 +205,26 @@ func TestCancelKeepsThePartialChain(t *testing.T) {
 			t.Fatalf("frame %d of the partial chain: %v", i, err)
 		}
 	}
-	if !s.genBtn.Disabled() && s.cancelBtn.Disabled() && bytes.Contains([]byte(s.entries[0].label), []byte("cancelled")) {
+	if !s.genBtn.Disabled() && s.cancelBtn.Disabled() && bytes.Contains([]byte(s.runs.entries[0].label), []byte("cancelled")) {
 		return
 	}
-	t.Errorf("after the cancel: generate disabled %v, cancel disabled %v, label %q", s.genBtn.Disabled(), s.cancelBtn.Disabled(), s.entries[0].label)
+	t.Errorf("after the cancel: generate disabled %v, cancel disabled %v, label %q", s.genBtn.Disabled(), s.cancelBtn.Disabled(), s.runs.entries[0].label)
 }
 
 func TestScheduleSliderChangesThePlotAndTheNextRun(t *testing.T) {
 	s, _ := newStudio(t, nil)
 	before := s.PlotCurves()
-	if before == nil || s.schedWarn.Visible() {
+	if before == nil || s.schedule.warn.Visible() {
 		t.Fatal("no plot, or a warning for the trained schedule")
 	}
-	s.bTSlid.SetValue(math.Log10(0.04))
+	s.schedule.bT.SetValue(math.Log10(0.04))
 	s.WaitIdle()
 	after := s.PlotCurves()
 	// The slider moves in steps of 0.01 in log10 β: 0.04 becomes 0.0398.
 	if after == before || math.Abs(after.Beta[after.T-1]-0.0398) > 1e-6 {
 		t.Fatalf("β_T in the plot: %v", after.Beta[after.T-1])
 	}
-	if !s.schedWarn.Visible() {
+	if !s.schedule.warn.Visible() {
 		t.Error("no warning for a schedule that differs from the trained one")
 	}
 	quick(s, 5, 1, 1)
@@ -234,7 +234,7 @@ func TestScheduleSliderChangesThePlotAndTheNextRun(t *testing.T) {
 	}
 	s.ResetSchedule()
 	s.WaitIdle()
-	if s.schedWarn.Visible() {
+	if s.schedule.warn.Visible() {
 		t.Error("reset left the warning")
 	}
 }
@@ -245,19 +245,19 @@ func TestClassPickerOnlyForClassConditionalModels(t *testing.T) {
 		t.Fatal("the embedded model is class-conditional but no picker is shown")
 	}
 	// The first Generate lets the seed choose each sample's class.
-	if s.classSel.Selected != anyClass {
-		t.Errorf("the class picker starts at %q, want %q", s.classSel.Selected, anyClass)
+	if s.sampler.class.Selected != anyClass {
+		t.Errorf("the class picker starts at %q, want %q", s.sampler.class.Selected, anyClass)
 	}
 	quick(s, 6, 2, 3)
 	if r := generate(t, s).Recipe(); !r.AnyClass || r.Class != nil || r.Guidance != s.sess.DefaultGuidance() {
 		t.Errorf("first Generate: any class %v, class %v, guidance %v", r.AnyClass, r.Class, r.Guidance)
 	}
-	s.classSel.SetSelected(noClass)
+	s.sampler.class.SetSelected(noClass)
 	if r := generate(t, s).Recipe(); r.AnyClass || r.Class != nil {
 		t.Errorf("unconditional: any class %v, class %v", r.AnyClass, r.Class)
 	}
 	quick(s, 6, 2, 1)
-	s.classSel.SetSelected("7")
+	s.sampler.class.SetSelected("7")
 	run := generate(t, s)
 	if r := run.Recipe(); r.Class == nil || *r.Class != 7 || r.Guidance != 2 {
 		t.Errorf("recipe class %v guidance %v", r.Class, r.Guidance)
@@ -300,18 +300,18 @@ func TestBadModelFolderIsAnErrorDialog(t *testing.T) {
 func TestPreferencesRoundTrip(t *testing.T) {
 	a := test.NewTempApp(t)
 	s, _ := newStudio(t, a)
-	s.samplerSel.SetSelected("DDIM")
-	s.stepsEntry.SetText("37")
-	s.etaSlider.SetValue(0.35)
-	s.countSel.SetSelected("9")
-	s.seedEntry.SetText("4242")
-	s.lockCheck.SetChecked(true)
+	s.sampler.kind.SetSelected("DDIM")
+	s.sampler.steps.SetText("37")
+	s.sampler.eta.SetValue(0.35)
+	s.sampler.count.SetSelected("9")
+	s.sampler.seed.SetText("4242")
+	s.sampler.lock.SetChecked(true)
 	s.Close()
 	s2, _ := newStudio(t, a)
-	if s2.samplerSel.Selected != "DDIM" || s2.stepsEntry.Text != "37" || math.Abs(s2.etaSlider.Value-0.35) > 1e-9 ||
-		s2.countSel.Selected != "9" || s2.seedEntry.Text != "4242" || !s2.lockCheck.Checked {
-		t.Errorf("restored: %s %s %v %s %s %v", s2.samplerSel.Selected, s2.stepsEntry.Text, s2.etaSlider.Value,
-			s2.countSel.Selected, s2.seedEntry.Text, s2.lockCheck.Checked)
+	if s2.sampler.kind.Selected != "DDIM" || s2.sampler.steps.Text != "37" || math.Abs(s2.sampler.eta.Value-0.35) > 1e-9 ||
+		s2.sampler.count.Selected != "9" || s2.sampler.seed.Text != "4242" || !s2.sampler.lock.Checked {
+		t.Errorf("restored: %s %s %v %s %s %v", s2.sampler.kind.Selected, s2.sampler.steps.Text, s2.sampler.eta.Value,
+			s2.sampler.count.Selected, s2.sampler.seed.Text, s2.sampler.lock.Checked)
 	}
 }
 
@@ -324,10 +324,10 @@ func TestOpeningARecipePNGRestoresItsSettings(t *testing.T) {
 	if err := s.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if s.samplerSel.Selected != "DDIM" || s.stepsEntry.Text != "7" || s.seedEntry.Text != "9" || s.classSel.Selected != "3" ||
-		math.Abs(s.etaSlider.Value-0.3) > 1e-9 || s.guidanceSlider.Value != 2.5 {
-		t.Errorf("panels: %s %s %s class %s η %v guidance %v", s.samplerSel.Selected, s.stepsEntry.Text, s.seedEntry.Text,
-			s.classSel.Selected, s.etaSlider.Value, s.guidanceSlider.Value)
+	if s.sampler.kind.Selected != "DDIM" || s.sampler.steps.Text != "7" || s.sampler.seed.Text != "9" || s.sampler.class.Selected != "3" ||
+		math.Abs(s.sampler.eta.Value-0.3) > 1e-9 || s.sampler.guidance.Value != 2.5 {
+		t.Errorf("panels: %s %s %s class %s η %v guidance %v", s.sampler.kind.Selected, s.sampler.steps.Text, s.sampler.seed.Text,
+			s.sampler.class.Selected, s.sampler.eta.Value, s.sampler.guidance.Value)
 	}
 	var b bytes.Buffer
 	if err := s.WritePNG(&b); err != nil {
@@ -360,8 +360,8 @@ func TestOpeningARecipeSetsTheClassChoice(t *testing.T) {
 		if err := s.Wait(); err != nil {
 			t.Fatal(err)
 		}
-		if s.classSel.Selected != c.want {
-			t.Errorf("%v: the picker says %q, want %q", c.args, s.classSel.Selected, c.want)
+		if s.sampler.class.Selected != c.want {
+			t.Errorf("%v: the picker says %q, want %q", c.args, s.sampler.class.Selected, c.want)
 		}
 		var b bytes.Buffer
 		if err := s.WritePNG(&b); err != nil {
