@@ -9,17 +9,42 @@ import (
 	"strings"
 
 	"github.com/ddpmstudio/ddpmstudio/cli"
+	"github.com/ddpmstudio/ddpmstudio/studio"
 )
 
 func main() {
 	if len(os.Args) == 1 {
-		os.Exit(window(os.Stderr, ""))
+		os.Exit(window(os.Stderr, "", ""))
 	}
-	// "ddpmstudio picture.png": the window, opening that picture.
-	if len(os.Args) == 2 && isPicture(os.Args[1]) {
-		os.Exit(window(os.Stderr, os.Args[1]))
+	// "ddpmstudio picture.png", "ddpmstudio model-folder" or "ddpmstudio
+	// owner/name": the window, opening that picture or model (as desktop
+	// programs do for "Open with").
+	if len(os.Args) == 2 {
+		if isPicture(os.Args[1]) {
+			os.Exit(window(os.Stderr, os.Args[1], ""))
+		}
+		if m, ok := modelArg(os.Args[1]); ok {
+			os.Exit(window(os.Stderr, "", m))
+		}
 	}
 	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// modelArg reports whether arg names a model: an existing folder (made
+// absolute, since the window remembers it) or a Hub repo id owner/name[@rev]
+// that is not a path here. Subcommands have no slash, so none is taken.
+func modelArg(arg string) (string, bool) {
+	st, err := os.Stat(arg)
+	if err == nil && st.IsDir() {
+		if abs, err := filepath.Abs(arg); err == nil {
+			return abs, true
+		}
+		return arg, true
+	}
+	if _, _, ok := studio.ParseRepoID(arg); ok && err != nil {
+		return arg, true
+	}
+	return "", false
 }
 
 // isPicture reports whether arg names an existing PNG or JPEG file.

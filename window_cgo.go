@@ -8,5 +8,6 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/app/desktop"
 )
 
-// window opens the studio window (Fyne, which needs cgo).
-func window(stderr io.Writer, picture string) int { return desktop.Main(stderr, picture) }
+// window opens the studio window (Fyne, which needs cgo) on a model
+// ("" = the last one used) and a picture to open ("" = none).
+func window(stderr io.Writer, picture, model string) int { return desktop.Main(stderr, picture, model) }

@@ -394,5 +394,5 @@ func readoutAt(run *studio.Run, c *studio.Curves, i int) string {
 	if ev.Kind == diffusion.Renoise {
 		kind = " (re-noising)"
 	}
-	return fmt.Sprintf("step %d/%d%s · t = %d → %d · ᾱ_t = %.4f · σ_t = %.4f · SNR = %.3g", i+1, n, kind, ev.T, ev.Next, r.AlphaBar, r.Sigma, r.SNR)
+	return fmt.Sprintf("step %d/%d%s · t = %d to %d · ᾱ_t = %.4f · σ_t = %.4f · SNR = %.3g", i+1, n, kind, ev.T, ev.Next, r.AlphaBar, r.Sigma, r.SNR)
 }

@@ -41,7 +41,7 @@ func newComparePanel() *comparePanel {
 			}
 		}
 	}
-	p.titles[2].SetText("|A − B|  (display levels; black = equal)")
+	p.titles[2].SetText("|A - B|  (in display levels; black = equal)")
 	p.obj = container.NewGridWithRows(3, rows...)
 	return p
 }

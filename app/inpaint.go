@@ -242,7 +242,7 @@ func (s *Window) showNoised() {
 	t := min(int(s.noise.t.Value), T-1)
 	xt, ro, err := s.sess.Noised(s.inpaint.painter.Picture(), r.Seed, t, r.Schedule)
 	if err != nil {
-		s.noise.readout.SetText("⚠ " + err.Error())
+		s.noise.readout.SetText("cannot noise the picture: " + err.Error())
 		return
 	}
 	s.noise.view.ShowFrame(xt, nil, nil, nil)
@@ -260,7 +260,7 @@ func (s *Window) showNoised() {
 				return // the slider moved on
 			}
 			if err != nil {
-				s.noise.readout.SetText(text + " · ⚠ " + err.Error())
+				s.noise.readout.SetText(text + " · no prediction: " + err.Error())
 				return
 			}
 			s.noise.view.ShowFrame(xt, x0, nil, nil)

@@ -109,6 +109,23 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 				if ups == 0 || !s.timeline.strip.Visible() {
 					t.Errorf("%d re-noising events; t plot hidden %v", ups, !s.timeline.strip.Visible())
 				}
+				// A re-noising event predicts nothing: the x̂₀ panel keeps
+				// the last prediction instead of going blank.
+				for i := range plan {
+					if plan[i].Kind != diffusion.Renoise {
+						continue
+					}
+					s.SetCursor(i)
+					s.WaitIdle()
+					last, err := s.Current().Frame(context.Background(), i-1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(s.view.Picture(PanelX0).Pix, paintedX0(s, last.X0).Pix) {
+						t.Errorf("re-noising event %d: x̂₀ is not the prediction of event %d", i, i-1)
+					}
+					break
+				}
 			}
 		})
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // installKeys binds the keyboard: Ctrl+Enter generate, Esc cancel, Space
-// play/pause, ←/→ step, Home/End, Ctrl+S save, Ctrl+O open, Ctrl+I
+// play/pause, Left/Right step, Home/End, Ctrl+S save, Ctrl+O open, Ctrl+I
 // inpaint, [ ] brush size, Ctrl+Z/Y undo/redo, F1 help.
 func (s *Window) installKeys() {
 	c := s.win.Canvas()
@@ -63,7 +63,7 @@ func (s *Window) ShowHelp() {
 		"Ctrl+Enter   generate",
 		"Esc          cancel (keeps the chain so far)",
 		"Space        play / pause the timeline",
-		"← / →        one step back / forward",
+		"Left / Right one step back / forward",
 		"Home / End   first step / the final sample",
 		"Ctrl+S       save the picture as PNG with its recipe",
 		"Ctrl+O       open a PNG: restore its settings and draw it again",

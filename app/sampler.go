@@ -54,7 +54,7 @@ func newSamplerPanel(copySeed func(string)) *samplerPanel {
 	p.eta = widget.NewSlider(0, 1)
 	p.eta.Step = 0.05
 	p.eta.OnChanged = func(v float64) { p.etaLabel.SetText(fmt.Sprintf("η %.2f", v)) }
-	p.clip = widget.NewCheck("clip x̂₀ to [−1, 1]", nil)
+	p.clip = widget.NewCheck("clip x̂₀ to [-1, 1]", nil)
 	p.count = widget.NewSelect(countNames, nil)
 	p.class = widget.NewSelect([]string{noClass}, nil)
 	p.guidanceLabel = widget.NewLabel("guidance 2.0")

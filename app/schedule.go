@@ -146,7 +146,7 @@ func (p *schedulePanel) changed() {
 	if warn == "" {
 		p.warn.Hide()
 	} else {
-		p.warn.SetText("⚠ " + warn)
+		p.warn.SetText(warn)
 		p.warn.Show()
 	}
 	if p.OnChanged != nil {

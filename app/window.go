@@ -181,7 +181,10 @@ func (s *Window) content() fyne.CanvasObject {
 		widget.NewButton("Save chain…", s.saveChainDialog),
 		widget.NewButtonWithIcon("Open PNG…", theme.FolderOpenIcon(), s.openDialog),
 		widget.NewButtonWithIcon("", theme.HelpIcon(), s.ShowHelp), widget.NewLabel(""), s.extraCheck)
-	progressRow := container.NewBorder(nil, nil, nil, s.progressLabel, s.progress)
+	// Half for the bar, half for what it says (cut with … rather than
+	// pushed out of the pane when the pane is narrow).
+	s.progressLabel.Truncation = fyne.TextTruncateEllipsis
+	progressRow := container.NewGridWithColumns(2, s.progress, s.progressLabel)
 	s.chainArea = container.NewStack(s.view, s.compare.obj)
 	s.compare.obj.Hide()
 	s.tabs = container.NewAppTabs(
@@ -219,7 +222,7 @@ func (s *Window) showError(err error) {
 func (s *Window) setSession(sess *studio.Session, dir string) {
 	s.sess, s.info = sess, sess.Info()
 	s.view.SetShape(sess.Shape())
-	s.view.SetHint(fmt.Sprintf("%s\n%s\n\nPress Generate (Ctrl+Enter) to watch the reverse chain x_T → x₀.",
+	s.view.SetHint(fmt.Sprintf("%s\n%s\n\nPress Generate (Ctrl+Enter) to watch the reverse chain from x_T to x₀.",
 		modelTitle(s.info), modelSummary(s.info)))
 	s.model.setModel(s.info, dir)
 	s.sampler.setModel(s.info, sess.DefaultGuidance())

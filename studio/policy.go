@@ -112,7 +112,7 @@ func ScheduleWarning(chosen, trained Schedule) string {
 	if chosen.Equal(trained) {
 		return ""
 	}
-	what := fmt.Sprintf("%s, β %.3g → %.3g, T=%d", trained.Kind, trained.BetaStart, trained.BetaEnd, trained.T)
+	what := fmt.Sprintf("%s, β %.3g to %.3g, T=%d", trained.Kind, trained.BetaStart, trained.BetaEnd, trained.T)
 	if trained.Kind == string(diffusion.Explicit) {
 		what = fmt.Sprintf("its own list of %d betas", trained.T)
 	}

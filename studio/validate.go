@@ -151,7 +151,7 @@ func (s Schedule) validate() error {
 		return fieldErr("schedule.kind", s.Kind, "%v", err)
 	}
 	if _, err := diffusion.NewSchedule(kind, s.T, s.BetaStart, s.BetaEnd); err != nil {
-		return fieldErr("schedule", fmt.Sprintf("%s T=%d β %g→%g", s.Kind, s.T, s.BetaStart, s.BetaEnd), "%v", err)
+		return fieldErr("schedule", fmt.Sprintf("%s T=%d β %g to %g", s.Kind, s.T, s.BetaStart, s.BetaEnd), "%v", err)
 	}
 	return nil
 }

@@ -37,11 +37,12 @@ func HasDisplay() (bool, string) {
 	return true, ""
 }
 
-// Main opens the window on the embedded model (or the last model used) and
-// runs until it is closed; picture, when not empty, is a PNG or JPEG to
-// open (a recipe PNG is drawn again, another picture goes to the Inpaint
-// tab). Without a display it prints one line and returns 1.
-func Main(stderr io.Writer, picture string) int {
+// Main opens the window on model (a folder or Hub repo id; "" = the last
+// model used, the embedded one the first time) and runs until it is
+// closed; picture, when not empty, is a PNG or JPEG to open (a recipe PNG
+// is drawn again, another picture goes to the Inpaint tab). Without a
+// display it prints one line and returns 1.
+func Main(stderr io.Writer, picture, model string) int {
 	if err := simd.Err(); err != nil { // DDPM_CPU names a path this CPU lacks
 		fmt.Fprintln(stderr, "ddpmstudio:", err)
 		return 2
@@ -61,7 +62,7 @@ func Main(stderr io.Writer, picture string) int {
 		return 1
 	}
 	w.Resize(fyne.NewSize(1280, 820))
-	s := ddpmapp.New(a, w, ddpmapp.Options{})
+	s := ddpmapp.New(a, w, ddpmapp.Options{Model: model})
 	if picture != "" {
 		s.OpenFile(picture)
 	}

@@ -10,7 +10,7 @@ func TestNoDisplayIsOneLine(t *testing.T) {
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
 	var stderr bytes.Buffer
-	if code := Main(&stderr, ""); code != 1 {
+	if code := Main(&stderr, "", ""); code != 1 {
 		t.Fatalf("exit %d without a display, want 1", code)
 	}
 	msg := strings.TrimSpace(stderr.String())
