@@ -57,10 +57,10 @@ func BenchmarkLiveView(b *testing.B) {
 	b.Run("window", func(b *testing.B) {
 		for b.Loop() {
 			t0 := time.Now()
-			if err := s.Start(r); err != nil {
+			if err := s.startRecipe(r); err != nil {
 				b.Fatal(err)
 			}
-			if err := s.Wait(); err != nil {
+			if err := s.wait(); err != nil {
 				b.Fatal(err)
 			}
 			viewRate = float64(r.Steps) / time.Since(t0).Seconds()

@@ -45,9 +45,9 @@ func (s *Window) nextRecipe() (studio.Recipe, bool) {
 	return r, true
 }
 
-// Start runs a recipe as a new history entry (what Generate and opening a
+// startRecipe runs a recipe as a new history entry (what Generate and opening a
 // PNG do).
-func (s *Window) Start(r studio.Recipe) error { return s.launch(launchSpec{recipe: r}) }
+func (s *Window) startRecipe(r studio.Recipe) error { return s.launch(launchSpec{recipe: r}) }
 
 // launchSpec is one new entry: a recipe, or a fork of parent at frame at
 // towards the recipe; partner makes it a comparison with that chain.
@@ -205,13 +205,13 @@ func (s *Window) Cancel() {
 	}
 }
 
-// Wait waits for the current run (for tests).
-func (s *Window) Wait() error {
+// wait waits for the current run (for tests).
+func (s *Window) wait() error {
 	if s.current == nil {
 		return nil
 	}
 	_, err := s.current.run.Wait()
-	s.WaitIdle()
+	s.waitIdle()
 	return err
 }
 
@@ -261,19 +261,19 @@ func (s *Window) selectEntry(e *entry) {
 	s.updateStatus()
 }
 
-// Entries is the number of runs in the history.
-func (s *Window) Entries() int { return len(s.runs.entries) }
+// entries is the number of runs in the history.
+func (s *Window) entries() int { return len(s.runs.entries) }
 
-// Current is the run the view shows.
-func (s *Window) Current() *studio.Run {
+// currentRun is the run the view shows.
+func (s *Window) currentRun() *studio.Run {
 	if s.current == nil {
 		return nil
 	}
 	return s.current.run
 }
 
-// SelectRun shows history entry i.
-func (s *Window) SelectRun(i int) {
+// selectRun shows history entry i.
+func (s *Window) selectRun(i int) {
 	if i >= 0 && i < len(s.runs.entries) {
 		s.runs.tree.Select(s.runs.id(s.runs.entries[i]))
 	}
@@ -328,8 +328,8 @@ func (s *Window) cursorMoved(i int) {
 	s.showCursor()
 }
 
-// Cursor is the timeline position.
-func (s *Window) Cursor() int { return s.timeline.Cursor() }
+// cursor is the timeline position.
+func (s *Window) cursor() int { return s.timeline.Cursor() }
 
 // SetCursor moves the timeline (clamped) and shows that step.
 func (s *Window) SetCursor(i int) {

@@ -165,8 +165,8 @@ func (s *Window) Compare() {
 	s.launch(launchSpec{recipe: want, inputs: e.inputs, partner: e})
 }
 
-// Comparing reports whether the chain area shows a comparison.
-func (s *Window) Comparing() bool { return s.compare.active() }
+// comparing reports whether the chain area shows a comparison.
+func (s *Window) comparing() bool { return s.compare.active() }
 
 // WriteCompareStrip writes the comparison as a PNG strip for the focused
 // sample: the longer chain's x_t over the other's aligned x_t over their

@@ -30,12 +30,12 @@ func TestCompareDDPMWithDDIMOnTheSameNoise(t *testing.T) {
 	s.sampler.steps.SetText("5")
 	s.sampler.seed.SetText("999") // the comparison keeps the first chain's seed
 	s.Compare()
-	if err := s.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
-	b := s.Current()
-	if b == a || !s.Comparing() || b.Recipe().Sampler != studio.DDIM || b.Recipe().Seed != 21 {
-		t.Fatalf("comparison: comparing %v, recipe %+v", s.Comparing(), b.Recipe())
+	b := s.currentRun()
+	if b == a || !s.comparing() || b.Recipe().Sampler != studio.DDIM || b.Recipe().Seed != 21 {
+		t.Fatalf("comparison: comparing %v, recipe %+v", s.comparing(), b.Recipe())
 	}
 	fa, fb := frameAt(t, a, 0), frameAt(t, b, 0)
 	if !bytes.Equal(f32bytes(fa.X), f32bytes(fb.X)) {
@@ -48,7 +48,7 @@ func TestCompareDDPMWithDDIMOnTheSameNoise(t *testing.T) {
 	}
 	for _, i := range []int{0, 7, 13, 19, a.PlanLen()} {
 		s.SetCursor(i)
-		s.WaitIdle()
+		s.waitIdle()
 		tA := -1
 		if i < a.PlanLen() {
 			tA = a.EventAt(i).T
@@ -92,9 +92,9 @@ func TestCompareDDPMWithDDIMOnTheSameNoise(t *testing.T) {
 	if !s.forkBtn.Disabled() {
 		t.Error("Fork is enabled in compare mode (which chain would it fork?)")
 	}
-	s.SelectRun(0)
-	s.WaitIdle()
-	if s.Comparing() || s.Current() != a {
+	s.selectRun(0)
+	s.waitIdle()
+	if s.comparing() || s.currentRun() != a {
 		t.Error("selecting the first chain did not leave compare mode")
 	}
 }

@@ -73,18 +73,18 @@ func TestEveryTextHasGlyphs(t *testing.T) {
 	quick(s, 6, 2, 1)
 	generate(t, s)
 	s.SetCursor(2)
-	s.WaitIdle()
+	s.waitIdle()
 	s.schedule.kind.SetSelected("cosine") // shows the schedule warning
 	check("after a run")
 	s.sampler.kind.SetSelected("DDPM")
 	s.sampler.steps.SetText("12")
 	s.Compare()
-	s.Wait()
+	s.wait()
 	s.SetCursor(3)
-	s.WaitIdle()
+	s.waitIdle()
 	for _, tab := range []int{0, 1, 2} {
 		s.tabs.SelectIndex(tab)
-		s.WaitIdle()
+		s.waitIdle()
 		check(fmt.Sprintf("compare mode, tab %d", tab))
 	}
 }

@@ -279,11 +279,11 @@ func (s *Window) pictureRecipeQuiet() (studio.Recipe, string, bool) {
 	return r, why, true
 }
 
-// NoiseT sets the Noise tab's timestep.
-func (s *Window) NoiseT(t int) { s.noise.t.SetValue(float64(t)) }
+// noiseT sets the Noise tab's timestep.
+func (s *Window) noiseT(t int) { s.noise.t.SetValue(float64(t)) }
 
-// NoisePicture is what the Noise tab shows now (x_t, or x̂₀ with PanelX0).
-func (s *Window) NoisePicture() *image.RGBA { return s.noise.view.Picture(PanelXT) }
+// noisePicture is what the Noise tab shows now (x_t, or x̂₀ with PanelX0).
+func (s *Window) noisePicture() *image.RGBA { return s.noise.view.Picture(PanelXT) }
 
 // DenoiseFromHere runs the reverse chain from the Noise tab's x_t
 // (image-to-image from that timestep), with the class policy of pictures.

@@ -55,7 +55,7 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 			s.inpaint.jumpLength.SetText("3")
 			s.inpaint.jumpSample.SetText("2")
 			s.Inpaint()
-			if err := s.Wait(); err != nil {
+			if err := s.wait(); err != nil {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
@@ -93,7 +93,7 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				plan, want := s.Current().Plan(), rp.Plan()
+				plan, want := s.currentRun().Plan(), rp.Plan()
 				if len(plan) != len(want) {
 					t.Fatalf("timeline of %d events, the sampler plans %d", len(plan), len(want))
 				}
@@ -116,8 +116,8 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 						continue
 					}
 					s.SetCursor(i)
-					s.WaitIdle()
-					last, err := s.Current().Frame(context.Background(), i-1)
+					s.waitIdle()
+					last, err := s.currentRun().Frame(context.Background(), i-1)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -143,14 +143,14 @@ func TestNoiseViewShowsTheForwardProcess(t *testing.T) {
 	diffusion.StreamNoise{Seed: 21, K: 0, Shape: diffusion.Shape{N: 1, C: 1, H: 28, W: 28}}.Draw(0, eps)
 	sched, _ := s.sess.Scheduler().Schedule()
 	for _, tt := range []int{0, 300, 999} {
-		s.NoiseT(tt)
+		s.noiseT(tt)
 		xt := make([]float32, 784)
 		if err := diffusion.QSample(sched, tt, x0, eps, xt); err != nil {
 			t.Fatal(err)
 		}
 		want := image.NewRGBA(image.Rect(0, 0, 28, 28))
 		imageio.PaintSample(want, 0, 0, xt, 1, 28, 28)
-		if !bytes.Equal(s.NoisePicture().Pix, want.Pix) {
+		if !bytes.Equal(s.noisePicture().Pix, want.Pix) {
 			t.Errorf("t=%d: the Noise view is not q(x_t | x_0)", tt)
 		}
 	}
@@ -165,12 +165,12 @@ func TestDenoiseAtStrengthOneIsTheUnconditionalRun(t *testing.T) {
 	s.sampler.class.SetSelected("4") // a picture is redrawn without the panel's class
 
 	s.SetInputPicture(digit(), "digit.png", nil)
-	s.NoiseT(999)
+	s.noiseT(999)
 	s.DenoiseFromHere()
-	if err := s.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
-	img2img := s.Current()
+	img2img := s.currentRun()
 	if img2img == plain || img2img.Recipe().Init == nil || img2img.Recipe().Init.Strength != 1 {
 		t.Fatalf("denoise recipe %+v", img2img.Recipe().Init)
 	}
@@ -181,12 +181,12 @@ func TestDenoiseAtStrengthOneIsTheUnconditionalRun(t *testing.T) {
 		t.Error("strength 1 differs from the unconditional run with the same seed")
 	}
 	// From half-way: the run starts part-way and the timeline with it.
-	s.NoiseT(500)
+	s.noiseT(500)
 	s.DenoiseFromHere()
-	if err := s.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
-	half := s.Current()
+	half := s.currentRun()
 	if half.StartIndex() == 0 || half.Plan()[half.StartIndex()].T > 500 || s.timeline.slider.Min != float64(half.StartIndex()) {
 		t.Errorf("half-way run starts at %d (t=%d), timeline from %v", half.StartIndex(), half.Plan()[half.StartIndex()].T, s.timeline.slider.Min)
 	}

@@ -11,7 +11,7 @@ import (
 
 // installKeys binds the keyboard: Ctrl+Enter generate, Esc cancel, Space
 // play/pause, Left/Right step, Home/End, Ctrl+S save, Ctrl+O open, Ctrl+I
-// inpaint, [ ] brush size, Ctrl+Z/Y undo/redo, F1 help.
+// inpaint, Ctrl+B compare, Ctrl+Shift+S save the chain, [ ] brush size, Ctrl+Z/Y undo/redo, F1 help.
 func (s *Window) installKeys() {
 	c := s.win.Canvas()
 	ctrl := func(k fyne.KeyName, f func()) {
@@ -22,6 +22,9 @@ func (s *Window) installKeys() {
 	ctrl(fyne.KeyS, s.saveDialog)
 	ctrl(fyne.KeyO, s.openDialog)
 	ctrl(fyne.KeyI, s.Inpaint)
+	ctrl(fyne.KeyB, s.Compare) // chain B beside the selected one
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift},
+		func(fyne.Shortcut) { s.saveChainDialog() })
 	c.SetOnTypedKey(s.TypedKey)
 	c.SetOnTypedRune(func(r rune) {
 		switch r {
@@ -67,14 +70,16 @@ func (s *Window) ShowHelp() {
 		"Home / End   first step / the final sample",
 		"Ctrl+S       save the picture as PNG with its recipe",
 		"Ctrl+O       open a PNG: restore its settings and draw it again",
+		"Ctrl+Shift+S save the whole chain (every x_t, x̂₀, ε̂) as safetensors",
 		"Ctrl+I       inpaint the painted picture (Inpaint tab)",
+		"Ctrl+B       compare: the panels' sampler and schedule on the same noise",
 		"[ / ]        brush smaller / larger; Ctrl+Z / Ctrl+Y undo / redo",
 		"F1           this list",
 		"",
 		"Click a sample to focus it; click again for the grid.",
 		"Drag the timeline back and press \"Fork from here\" to continue",
 		"from that step with the seed, sampler or class you set.",
-		"\"Compare\" runs the panels' sampler and schedule on the same",
+		"Compare (Ctrl+B) runs the panels' sampler and schedule on the same",
 		"noise beside the selected chain; one timeline scrubs both.",
 	}, "\n"), s.win)
 }

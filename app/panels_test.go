@@ -111,8 +111,8 @@ func TestHintBeforeTheFirstRun(t *testing.T) {
 func TestNoiseTabShowsTheModelsPrediction(t *testing.T) {
 	s, _ := newStudio(t, nil)
 	s.SetInputPicture(digit(), "digit.png", nil)
-	s.NoiseT(300)
-	s.WaitIdle()
+	s.noiseT(300)
+	s.waitIdle()
 	r, err := s.Recipe()
 	if err != nil {
 		t.Fatal(err)
@@ -146,11 +146,11 @@ func TestForksNestInTheRunsTree(t *testing.T) {
 	s.SetCursor(4)
 	s.sampler.seed.SetText("6")
 	s.ForkHere()
-	s.Wait()
+	s.wait()
 	s.SetCursor(7)
 	s.sampler.seed.SetText("7")
 	s.ForkHere()
-	s.Wait()
+	s.wait()
 	r := s.runs
 	if got := r.children(""); len(got) != 1 || got[0] != "0" {
 		t.Errorf("top level %v", got)

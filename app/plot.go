@@ -13,7 +13,7 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/studio"
 )
 
-// PlotCurves draws a schedule's ᾱ_t, β_t and log-SNR one above the other,
+// plotCurves draws a schedule's ᾱ_t, β_t and log-SNR one above the other,
 // w×h pixels, with the model's trained schedule as a dashed grey
 // reference (nil: none). It only draws what studio computed.
 func PlotCurves(cur, trained *studio.Curves, w, h int) image.Image {

@@ -111,7 +111,7 @@ func (t *Timeline) SetRange(lo, hi int) {
 	t.slider.Refresh()
 }
 
-// Cursor is the position shown.
+// cursor is the position shown.
 func (t *Timeline) Cursor() int { return t.cursor }
 
 // SetCursor moves the slider without calling OnCursor.

@@ -110,9 +110,9 @@ func New(a fyne.App, w fyne.Window, opt Options) *Window {
 	return s
 }
 
-// WaitIdle waits for background work (frame fetches, plots, model loads,
+// waitIdle waits for background work (frame fetches, plots, model loads,
 // runs) to finish, running what it posts for the UI goroutine: for tests.
-func (s *Window) WaitIdle() {
+func (s *Window) waitIdle() {
 	for {
 		if s.queue != nil {
 			s.queue.run()
@@ -231,8 +231,8 @@ func (s *Window) setSession(sess *studio.Session, dir string) {
 	s.updateStatus()
 }
 
-// HasClassPicker reports whether the class picker is shown.
-func (s *Window) HasClassPicker() bool { return s.sampler.classBox.Visible() }
+// hasClassPicker reports whether the class picker is shown.
+func (s *Window) hasClassPicker() bool { return s.sampler.classBox.Visible() }
 
 // OpenModel opens a model folder or Hub repo id ("" = embedded) in the
 // background; one that cannot be opened is an error dialog and the model
@@ -277,8 +277,8 @@ func (s *Window) openModelDialog() {
 	d.Show()
 }
 
-// PlotCurves are the curves the schedule plot shows now (for tests).
-func (s *Window) PlotCurves() *studio.Curves { return s.schedule.curves }
+// plotCurves are the curves the schedule plot shows now (for tests).
+func (s *Window) plotCurves() *studio.Curves { return s.schedule.curves }
 
 // ResetSchedule puts the model's trained schedule back in the panel.
 func (s *Window) ResetSchedule() { s.schedule.reset() }
@@ -329,8 +329,8 @@ func (s *Window) updateStatus() {
 	s.status.SetText(fmt.Sprintf("backend %s · %s · %d runs hold %.1f MB · F1 lists the keys", backend, name, len(s.runs.entries), float64(held)/(1<<20)))
 }
 
-// Status is the status bar's text.
-func (s *Window) Status() string { return s.status.Text }
+// statusText is the status bar's text.
+func (s *Window) statusText() string { return s.status.Text }
 
 func (s *Window) loadPrefs() {
 	p := s.prefs

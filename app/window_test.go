@@ -34,13 +34,13 @@ func newStudio(t *testing.T, a fyne.App) (*Window, fyne.Window) {
 	s := New(a, w, Options{queueUI: true})
 	t.Cleanup(func() {
 		s.Cancel()
-		s.WaitIdle()
+		s.waitIdle()
 		w.Close()
 	})
 	if s.sess == nil {
 		t.Fatal("no model opened")
 	}
-	s.WaitIdle()
+	s.waitIdle()
 	return s, w
 }
 
@@ -56,10 +56,10 @@ func quick(s *Window, steps int, seed uint64, count int) {
 func generate(t *testing.T, s *Window) *studio.Run {
 	t.Helper()
 	s.Generate()
-	if err := s.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
-	return s.Current()
+	return s.currentRun()
 }
 
 func cliPNG(t *testing.T, args ...string) []byte {
@@ -88,8 +88,8 @@ func TestGenerateSavesTheCLIsBytes(t *testing.T) {
 	if !bytes.Equal(b.Bytes(), want) {
 		t.Error("the window's PNG differs from the CLI's for the same recipe")
 	}
-	if s.Cursor() != len(s.Current().Plan()) {
-		t.Errorf("after the run the timeline is at %d, want the final sample", s.Cursor())
+	if s.cursor() != len(s.currentRun().Plan()) {
+		t.Errorf("after the run the timeline is at %d, want the final sample", s.cursor())
 	}
 }
 
@@ -107,7 +107,7 @@ func TestScrubbingShowsTheRecordedFrame(t *testing.T) {
 	run := generate(t, s)
 	for _, i := range []int{0, 5, 11} {
 		s.SetCursor(i)
-		s.WaitIdle()
+		s.waitIdle()
 		f, err := run.Frame(context.Background(), i)
 		if err != nil {
 			t.Fatal(err)
@@ -117,16 +117,16 @@ func TestScrubbingShowsTheRecordedFrame(t *testing.T) {
 		}
 	}
 	s.TypedKey(&fyne.KeyEvent{Name: fyne.KeyLeft})
-	if s.Cursor() != 10 {
-		t.Errorf("← moved the cursor to %d, want 10", s.Cursor())
+	if s.cursor() != 10 {
+		t.Errorf("← moved the cursor to %d, want 10", s.cursor())
 	}
 	s.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEnd})
-	if s.Cursor() != len(run.Plan()) {
-		t.Errorf("End moved the cursor to %d", s.Cursor())
+	if s.cursor() != len(run.Plan()) {
+		t.Errorf("End moved the cursor to %d", s.cursor())
 	}
 	s.TypedKey(&fyne.KeyEvent{Name: fyne.KeyHome})
-	if s.Cursor() != 0 {
-		t.Errorf("Home moved the cursor to %d", s.Cursor())
+	if s.cursor() != 0 {
+		t.Errorf("Home moved the cursor to %d", s.cursor())
 	}
 }
 
@@ -141,12 +141,12 @@ func TestForkKeepsTheParentAndSharesItsFrames(t *testing.T) {
 	s.SetCursor(8)
 	s.sampler.seed.SetText("12")
 	s.ForkHere()
-	if err := s.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
-	fork := s.Current()
-	if s.Entries() != 2 || fork == parent || fork.StartIndex() != 8 {
-		t.Fatalf("%d runs, fork starts at %d", s.Entries(), fork.StartIndex())
+	fork := s.currentRun()
+	if s.entries() != 2 || fork == parent || fork.StartIndex() != 8 {
+		t.Fatalf("%d runs, fork starts at %d", s.entries(), fork.StartIndex())
 	}
 	for i := 0; i <= 8; i++ {
 		a, _ := parent.Frame(context.Background(), i)
@@ -166,9 +166,9 @@ func TestForkKeepsTheParentAndSharesItsFrames(t *testing.T) {
 			t.Errorf("history label %q has characters the font lacks: %q", e.label, m)
 		}
 	}
-	s.SelectRun(0)
-	s.WaitIdle()
-	if s.Current() != parent || !bytes.Equal(s.view.Picture(PanelXT).Pix, paintedAs(s, parent.Final()).Pix) {
+	s.selectRun(0)
+	s.waitIdle()
+	if s.currentRun() != parent || !bytes.Equal(s.view.Picture(PanelXT).Pix, paintedAs(s, parent.Final()).Pix) {
 		t.Error("switching back does not show the parent's sample")
 	}
 }
@@ -188,12 +188,12 @@ func TestCancelKeepsThePartialChain(t *testing.T) {
 	s.sampler.steps.SetText("1000")
 	s.sampler.count.SetSelected("16")
 	s.Generate()
-	run := s.Current()
+	run := s.currentRun()
 	for run.Len() < 3 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	s.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
-	if err := s.Wait(); !errors.Is(err, context.Canceled) {
+	if err := s.wait(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("after Esc: %v", err)
 	}
 	n := run.Len()
@@ -213,13 +213,13 @@ func TestCancelKeepsThePartialChain(t *testing.T) {
 
 func TestScheduleSliderChangesThePlotAndTheNextRun(t *testing.T) {
 	s, _ := newStudio(t, nil)
-	before := s.PlotCurves()
+	before := s.plotCurves()
 	if before == nil || s.schedule.warn.Visible() {
 		t.Fatal("no plot, or a warning for the trained schedule")
 	}
 	s.schedule.bT.SetValue(math.Log10(0.04))
-	s.WaitIdle()
-	after := s.PlotCurves()
+	s.waitIdle()
+	after := s.plotCurves()
 	// The slider moves in steps of 0.01 in log10 β: 0.04 becomes 0.0398.
 	if after == before || math.Abs(after.Beta[after.T-1]-0.0398) > 1e-6 {
 		t.Fatalf("β_T in the plot: %v", after.Beta[after.T-1])
@@ -233,7 +233,7 @@ func TestScheduleSliderChangesThePlotAndTheNextRun(t *testing.T) {
 		t.Errorf("next run's schedule %+v", got)
 	}
 	s.ResetSchedule()
-	s.WaitIdle()
+	s.waitIdle()
 	if s.schedule.warn.Visible() {
 		t.Error("reset left the warning")
 	}
@@ -241,7 +241,7 @@ func TestScheduleSliderChangesThePlotAndTheNextRun(t *testing.T) {
 
 func TestClassPickerOnlyForClassConditionalModels(t *testing.T) {
 	s, _ := newStudio(t, nil)
-	if !s.HasClassPicker() {
+	if !s.hasClassPicker() {
 		t.Fatal("the embedded model is class-conditional but no picker is shown")
 	}
 	// The first Generate lets the seed choose each sample's class.
@@ -278,9 +278,9 @@ func TestClassPickerOnlyForClassConditionalModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.OpenModel(dir)
-	s.WaitIdle()
-	if s.HasClassPicker() || s.info.Height != 8 {
-		t.Errorf("unconditional 8×8 model: picker %v, height %d", s.HasClassPicker(), s.info.Height)
+	s.waitIdle()
+	if s.hasClassPicker() || s.info.Height != 8 {
+		t.Errorf("unconditional 8×8 model: picker %v, height %d", s.hasClassPicker(), s.info.Height)
 	}
 }
 
@@ -288,7 +288,7 @@ func TestBadModelFolderIsAnErrorDialog(t *testing.T) {
 	s, w := newStudio(t, nil)
 	before := s.info.Hash
 	s.OpenModel(filepath.Join(t.TempDir(), "nowhere"))
-	s.WaitIdle()
+	s.waitIdle()
 	if w.Canvas().Overlays().Top() == nil {
 		t.Error("no error dialog for a folder that does not exist")
 	}
@@ -321,7 +321,7 @@ func TestOpeningARecipePNGRestoresItsSettings(t *testing.T) {
 	if err := s.OpenRecipe(png); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
 	if s.sampler.kind.Selected != "DDIM" || s.sampler.steps.Text != "7" || s.sampler.seed.Text != "9" || s.sampler.class.Selected != "3" ||
@@ -357,7 +357,7 @@ func TestOpeningARecipeSetsTheClassChoice(t *testing.T) {
 		if err := s.OpenRecipe(png); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Wait(); err != nil {
+		if err := s.wait(); err != nil {
 			t.Fatal(err)
 		}
 		if s.sampler.class.Selected != c.want {
@@ -377,10 +377,10 @@ func TestShortcutsAndFocus(t *testing.T) {
 	s, w := newStudio(t, nil)
 	quick(s, 4, 6, 4)
 	w.Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierControl})
-	if s.Current() == nil {
+	if s.currentRun() == nil {
 		t.Fatal("Ctrl+Enter did not generate")
 	}
-	if err := s.Wait(); err != nil {
+	if err := s.wait(); err != nil {
 		t.Fatal(err)
 	}
 	// A tap on the second sample of the x̂_0 grid focuses it.
@@ -396,11 +396,11 @@ func TestShortcutsAndFocus(t *testing.T) {
 	if s.view.Focus() != 1 {
 		t.Fatalf("tap focused %d, want sample 1", s.view.Focus())
 	}
-	s.WaitIdle()
+	s.waitIdle()
 	one := s.view.Picture(PanelXT)
 	per := s.view.shape.C * s.view.shape.H * s.view.shape.W
 	want := image.NewRGBA(image.Rect(0, 0, s.view.shape.W, s.view.shape.H))
-	imageio.PaintSample(want, 0, 0, s.Current().Final()[per:2*per], s.view.shape.C, s.view.shape.H, s.view.shape.W)
+	imageio.PaintSample(want, 0, 0, s.currentRun().Final()[per:2*per], s.view.shape.C, s.view.shape.H, s.view.shape.W)
 	if !bytes.Equal(one.Pix, want.Pix) {
 		t.Error("the focused view is not sample 1")
 	}
@@ -419,7 +419,7 @@ func TestMainWindowImage(t *testing.T) {
 	quick(s, 10, 1, 4)
 	generate(t, s)
 	s.SetCursor(4)
-	s.WaitIdle()
+	s.waitIdle()
 	s.status.SetText("status bar") // the memory figure varies with retention
 	s.progressLabel.SetText("done")
 	test.AssertImageMatches(t, "main_window.png", w.Canvas().Capture())
