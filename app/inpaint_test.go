@@ -121,7 +121,7 @@ func TestInpaintingKeepsTheKnownPixels(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if !bytes.Equal(s.view.Picture(PanelX0).Pix, paintedX0(s, last.X0).Pix) {
+					if !bytes.Equal(s.view.Picture(PanelX0).Pix, paintedIn(s, PanelX0, last.X0).Pix) {
 						t.Errorf("re-noising event %d: x̂₀ is not the prediction of event %d", i, i-1)
 					}
 					break

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"image"
 	"strings"
 	"testing"
 
@@ -12,14 +11,6 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/studio"
 )
-
-func paintedX0(s *Window, x []float32) *image.RGBA {
-	v := NewChainView()
-	v.SetShape(s.view.shape)
-	v.SetFocus(s.view.Focus())
-	v.ShowFrame(nil, x, nil, nil)
-	return v.Picture(PanelX0)
-}
 
 // TestSamplerPanelMapsRecipes: a recipe set into the sampler panel comes
 // back out of it unchanged, for each kind of setting.

@@ -93,12 +93,18 @@ func TestGenerateSavesTheCLIsBytes(t *testing.T) {
 	}
 }
 
-func paintedAs(s *Window, x []float32) *image.RGBA {
+// paintedAs is x as the chain view paints it in the x_t panel.
+func paintedAs(s *Window, x []float32) *image.RGBA { return paintedIn(s, PanelXT, x) }
+
+// paintedIn is x as the chain view paints it in the given panel.
+func paintedIn(s *Window, panel int, x []float32) *image.RGBA {
 	v := NewChainView()
 	v.SetShape(s.view.shape)
 	v.SetFocus(s.view.Focus())
-	v.ShowFrame(x, nil, nil, nil)
-	return v.Picture(PanelXT)
+	frame := [numPanels][]float32{}
+	frame[panel] = x
+	v.ShowFrame(frame[0], frame[1], frame[2], frame[3])
+	return v.Picture(panel)
 }
 
 func TestScrubbingShowsTheRecordedFrame(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image/png"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -76,19 +75,7 @@ func TestRealWindowCompare(t *testing.T) {
 			f.Close()
 		}
 	}
-	d.run("xdotool", "key", "ctrl+shift+s")
-	d.waitFor(3*time.Second, func() bool { return false }) // the save dialog, its name filled in
-	d.run("xdotool", "key", "Return")
-	var saved string
-	if !d.waitFor(30*time.Second, func() bool {
-		m, _ := filepath.Glob(filepath.Join(dir, "chain-seed*.safetensors"))
-		if len(m) == 1 {
-			saved = m[0]
-		}
-		return saved != ""
-	}) {
-		t.Fatal("Ctrl+Shift+S and Return saved no chain in the home folder")
-	}
+	saved := d.saveWith(t, dir, "ctrl+shift+s", "chain-seed*.safetensors")
 	var f *safetensors.File
 	if !d.waitFor(10*time.Second, func() bool { // written off the UI goroutine
 		var err error

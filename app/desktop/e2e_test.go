@@ -281,6 +281,26 @@ func TestRealWindow(t *testing.T) {
 	}
 }
 
+// saveWith presses key, accepts the save dialog's suggested name with
+// Return and waits for the one file matching glob in dir.
+func (d *display) saveWith(t *testing.T, dir, key, glob string) string {
+	t.Helper()
+	d.run("xdotool", "key", key)
+	d.waitFor(3*time.Second, func() bool { return false }) // the save dialog opens with the name filled in
+	d.run("xdotool", "key", "Return")
+	var saved string
+	if !d.waitFor(30*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join(dir, glob))
+		if len(m) == 1 {
+			saved = m[0]
+		}
+		return saved != ""
+	}) {
+		t.Fatalf("%s and Return saved no %s in the home folder", key, glob)
+	}
+	return saved
+}
+
 // startApp starts the binary on the display with a fresh home (and the
 // preferences given) and waits for its window.
 func startApp(t *testing.T, d *display, dir string, prefs string, args ...string) (*exec.Cmd, image.Rectangle, *bytes.Buffer) {
@@ -433,19 +453,7 @@ func TestRealWindowInpaint(t *testing.T) {
 	if !d.settled(win, 8) {
 		t.Fatal("the inpainting never settled")
 	}
-	d.run("xdotool", "key", "ctrl+s")
-	d.waitFor(3*time.Second, func() bool { return false }) // the save dialog opens with the name filled in
-	d.run("xdotool", "key", "Return")
-	var saved string
-	if !d.waitFor(30*time.Second, func() bool {
-		m, _ := filepath.Glob(filepath.Join(dir, "ddpm-seed*.png"))
-		if len(m) == 1 {
-			saved = m[0]
-		}
-		return saved != ""
-	}) {
-		t.Fatal("Ctrl+S and Return saved no PNG in the home folder")
-	}
+	saved := d.saveWith(t, dir, "ctrl+s", "ddpm-seed*.png")
 	d.waitFor(time.Second, func() bool { return false })
 	b, err := os.ReadFile(saved)
 	if err != nil {
