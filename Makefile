@@ -72,6 +72,7 @@ bench: deps
 # Short fuzzing passes over the parsers of outside files.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./safetensors
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./torchbin
 	$(GO) test -run '^$$' -fuzz FuzzParseSchedulerConfig -fuzztime 30s ./diffusion
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./unet
 	$(GO) test -run '^$$' -fuzz FuzzReadPNGText -fuzztime 30s ./imageio

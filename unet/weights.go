@@ -1,6 +1,7 @@
 package unet
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
+	"github.com/ddpmstudio/ddpmstudio/torchbin"
 )
 
 // Weights are named parameter values, as read from a checkpoint.
@@ -54,7 +56,8 @@ func renameLegacy(name string) string {
 	return name
 }
 
-// ReadWeights reads a safetensors checkpoint, converting F16 and BF16 to
+// ReadWeights reads a safetensors checkpoint (or a torch.save .bin, through
+// package torchbin), converting F16 and BF16 to
 // float32 and renaming legacy attention parameters.
 func ReadWeights(path string) (*Weights, error) {
 	b, err := safeio.ReadFile(context.Background(), path, MaxWeightsBytes)
@@ -65,7 +68,22 @@ func ReadWeights(path string) (*Weights, error) {
 }
 
 func weightsFromBytes(b []byte, path string) (*Weights, error) {
-	f, err := safetensors.Parse(b)
+	st := b
+	if strings.HasSuffix(path, ".bin") {
+		// The tensors of a torch.save archive, re-laid as safetensors: one
+		// reader of names, dtypes and shapes from here on. The hash stays
+		// the file's own.
+		ts, err := torchbin.Read(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		var buf bytes.Buffer
+		if err := safetensors.Write(&buf, ts, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		st = buf.Bytes()
+	}
+	f, err := safetensors.Parse(st)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -232,14 +250,18 @@ func FindFolder(dir string) (Folder, error) {
 		}
 	}
 	if f.Weights == "" {
+		// A pickled PyTorch checkpoint, read through torchbin's allow-list
+		// (it runs nothing the file names): safetensors is preferred, as in
+		// diffusers.
 		for _, name := range []string{"diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"} {
 			if p := filepath.Join(modelDir, name); exists(p) {
-				return Folder{}, fmt.Errorf("model folder %s: %s is a PyTorch pickle, which is not read (it can run code); "+
-					"convert it once with Python: from diffusers import UNet2DModel; "+
-					"UNet2DModel.from_pretrained(%q).save_pretrained(%q, safe_serialization=True)", dir, name, modelDir, modelDir)
+				f.Weights = p
+				break
 			}
 		}
-		return Folder{}, fmt.Errorf("model folder %s: no diffusion_pytorch_model.safetensors", dir)
+	}
+	if f.Weights == "" {
+		return Folder{}, fmt.Errorf("model folder %s: no diffusion_pytorch_model.safetensors (or .bin)", dir)
 	}
 	for _, p := range []string{filepath.Join(modelDir, "scheduler_config.json"), filepath.Join(dir, "scheduler", "scheduler_config.json"), filepath.Join(dir, "scheduler_config.json")} {
 		if exists(p) {
