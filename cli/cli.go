@@ -37,7 +37,8 @@ Usage:
   ddpmstudio train [flags]       train a UNet2DModel (see ddpmstudio train -h)
   ddpmstudio evaluate --samples DIR   judge generated MNIST digits (class agreement, feature FID)
   ddpmstudio classgrid [flags]   one row of samples per class of a class-conditional model
-  ddpmstudio export --model DIR --out DIR [--half]   rewrite a model folder (F16 weights)
+  ddpmstudio export --model DIR --out DIR [--half]   rewrite a model folder (F16 weights; reads .bin too)
+  ddpmstudio download owner/name[@REV] [--variant fp16]   fetch a Hub model into the Hugging Face cache
   ddpmstudio schedule [--model DIR | --schedule K --timesteps T --beta-start B --beta-end E] [--csv]
                                  print a β schedule (a summary, or every t as CSV)
   ddpmstudio version             print the version
@@ -125,6 +126,8 @@ func Main(args []string, stdout, stderr io.Writer) (status int) {
 		err = runEvaluate(args[1:], stdout)
 	case "export":
 		err = runExport(args[1:], stdout)
+	case "download":
+		err = runDownload(ctx, args[1:], stdout, stderr)
 	case "classgrid":
 		err = runClassGrid(ctx, args[1:], stdout, stderr)
 	case "schedule":
@@ -283,7 +286,11 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stderr, "loading %s\n", name)
 	}
-	sess, err := studio.Open(ctx, f.model, studio.OpenOptions{Backend: f.backend, AllowNonFinite: f.allowNonFinite})
+	oo := studio.OpenOptions{Backend: f.backend, AllowNonFinite: f.allowNonFinite}
+	if !f.quiet {
+		oo.Progress = progressLine(stderr) // a Hub model not yet cached
+	}
+	sess, err := studio.Open(ctx, f.model, oo)
 	if err != nil {
 		if f.from != "" && !f.set["model"] && errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%w (the recipe names the model %q; pass --model DIR to say where it is)", err, recipe.Model)

@@ -14,6 +14,7 @@ var usages = map[string]string{
 	"train":     "ddpmstudio train --data mnist|DIR --out RUN [flags]   train a U-Net (or --resume --out RUN)",
 	"evaluate":  "ddpmstudio evaluate --samples DIR [flags]   class agreement and feature FID of MNIST-like samples",
 	"export":    "ddpmstudio export --model DIR --out DIR [--half]   rewrite a model folder",
+	"download":  "ddpmstudio download owner/name[@REV] [--variant fp16] [--quiet]   fetch a Hub model into the Hugging Face cache; prints its folder",
 	"classgrid": "ddpmstudio classgrid [flags]   one row of samples per class of a class-conditional model",
 	"schedule":  "ddpmstudio schedule [--model DIR | --schedule K --timesteps T --beta-start B --beta-end E] [--csv]",
 }

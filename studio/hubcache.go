@@ -17,7 +17,7 @@ import (
 //
 // and a model opens from the snapshot itself (a UNet2DModel saved flat) or
 // from its unet/ folder (a pipeline: model_index.json beside unet/ and
-// scheduler/). Fetching from the Hub is not built yet (issue 24).
+// scheduler/); what is not cached is fetched by package hub.
 
 // HubCache is huggingface_hub's cache folder: $HF_HUB_CACHE, else the older
 // $HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
@@ -80,7 +80,7 @@ var ErrNotCached = errors.New("not in the Hugging Face cache")
 func ResolveCached(cache, repo, rev string) (dir, commit string, err error) {
 	root := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
-		return "", "", fmt.Errorf("%s is %w (%s); downloading from the Hub is not built yet: fetch it with diffusers or `huggingface-cli download %s`, or pass a folder", repo, ErrNotCached, cache, repo)
+		return "", "", fmt.Errorf("%s is %w (%s) and HF_HUB_OFFLINE keeps the Hub away: unset it to download, or pass a folder", repo, ErrNotCached, cache)
 	}
 	commit = rev
 	if !commitID.MatchString(rev) {

@@ -93,6 +93,7 @@ func TestParseRepoID(t *testing.T) {
 }
 
 func TestOpenFromTheHubCache(t *testing.T) {
+	t.Setenv("HF_HUB_OFFLINE", "1") // the cache alone: nothing may reach the Hub
 	for _, pipeline := range []bool{false, true} {
 		cache, commit := fakeCache(t, "someone/tiny-ddpm", pipeline)
 		t.Setenv("HF_HUB_CACHE", cache)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/hub"
 	"github.com/ddpmstudio/ddpmstudio/unet"
 	"github.com/ddpmstudio/ddpmstudio/unet/cpu"
 )
@@ -30,6 +31,10 @@ var ErrNoGL = errors.New("the OpenGL compute backend is not available here")
 type OpenOptions struct {
 	Backend        string // auto (default), cpu or gl
 	AllowNonFinite bool   // accept NaN/Inf weights (refused by default)
+	// Progress receives download progress when a Hub model is fetched;
+	// Variant asks for a weights variant ("fp16") where the repo has one.
+	Progress func(hub.Progress)
+	Variant  string
 }
 
 // ModelInfo describes an opened model, as data.
@@ -108,6 +113,11 @@ func openOn(ctx context.Context, dir string, b unet.Backend, opt OpenOptions) (*
 		if _, statErr := os.Stat(dir); statErr != nil {
 			if repo, rev, ok := ParseRepoID(dir); ok {
 				cached, commit, err := ResolveCached(HubCache(), repo, rev)
+				if errors.Is(err, ErrNotCached) && !hub.Offline() {
+					c := hub.FromEnv(HubCache())
+					c.Progress = opt.Progress
+					cached, commit, err = c.Snapshot(ctx, repo, rev, opt.Variant)
+				}
 				if err != nil {
 					return nil, err
 				}
