@@ -25,8 +25,8 @@ type modelPanel struct {
 }
 
 // newModelPanel builds the card; open opens a folder ("" = embedded),
-// browse asks for one.
-func newModelPanel(prefs fyne.Preferences, open func(dir string), browse func()) *modelPanel {
+// browse asks for one, fromHub for a Hub model.
+func newModelPanel(prefs fyne.Preferences, open func(dir string), browse, fromHub func()) *modelPanel {
 	p := &modelPanel{prefs: prefs}
 	p.label = widget.NewLabel("")
 	p.label.Wrapping = fyne.TextWrapWord
@@ -42,6 +42,7 @@ func newModelPanel(prefs fyne.Preferences, open func(dir string), browse func())
 	p.recent.PlaceHolder = "recent models"
 	p.obj = widget.NewCard("Model", "", container.NewVBox(p.label,
 		widget.NewButtonWithIcon("Open diffusers folder…", theme.FolderOpenIcon(), browse),
+		widget.NewButtonWithIcon("Open from the Hub…", theme.DownloadIcon(), fromHub),
 		widget.NewButton("Embedded default model", func() { open("") }),
 		p.recent))
 	return p

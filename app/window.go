@@ -12,11 +12,13 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/ddpmstudio/ddpmstudio/hub"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 )
 
-// Opener opens a model folder or Hub repo id ("" = the embedded model).
-type Opener func(ctx context.Context, dir string) (*studio.Session, error)
+// Opener opens a model folder or Hub repo id ("" = the embedded model),
+// reporting a download's progress when it has to fetch one.
+type Opener func(ctx context.Context, dir string, progress func(hub.Progress)) (*studio.Session, error)
 
 // Options configure the window.
 type Options struct {
@@ -83,8 +85,8 @@ func New(a fyne.App, w fyne.Window, opt Options) *Window {
 		s.do = s.queue.post
 	}
 	if opt.Open == nil {
-		s.opt.Open = func(ctx context.Context, dir string) (*studio.Session, error) {
-			return studio.Open(ctx, dir, studio.OpenOptions{Backend: s.backendChoice()})
+		s.opt.Open = func(ctx context.Context, dir string, progress func(hub.Progress)) (*studio.Session, error) {
+			return studio.Open(ctx, dir, studio.OpenOptions{Backend: s.backendChoice(), Progress: progress})
 		}
 	}
 	s.build()
@@ -93,11 +95,11 @@ func New(a fyne.App, w fyne.Window, opt Options) *Window {
 	if dir == "" {
 		dir = s.prefs.String("model")
 	}
-	sess, err := s.opt.Open(s.ctx, dir)
+	sess, err := s.opt.Open(s.ctx, dir, nil)
 	if err != nil && dir != "" {
 		s.showError(fmt.Errorf("opening %s: %w; the embedded model is used", dir, err))
 		dir = ""
-		sess, err = s.opt.Open(s.ctx, "")
+		sess, err = s.opt.Open(s.ctx, "", nil)
 	}
 	if err != nil {
 		s.showError(err)
@@ -155,7 +157,7 @@ func (s *Window) build() {
 	s.sampler = newSamplerPanel(func(t string) { s.win.Clipboard().SetContent(t) })
 	s.schedule = newSchedulePanel(&s.bg, s.do)
 	s.schedule.OnChanged = s.showNoised
-	s.model = newModelPanel(s.prefs, s.OpenModel, s.openModelDialog)
+	s.model = newModelPanel(s.prefs, s.OpenModel, s.openModelDialog, s.openHubDialog)
 	s.timeline = NewTimeline(&s.bg, s.do)
 	s.timeline.OnCursor = s.cursorMoved
 	s.runs = newRunsPanel()
@@ -237,16 +239,29 @@ func (s *Window) hasClassPicker() bool { return s.sampler.classBox.Visible() }
 // OpenModel opens a model folder or Hub repo id ("" = embedded) in the
 // background; one that cannot be opened is an error dialog and the model
 // in use stays.
-func (s *Window) OpenModel(dir string) {
+func (s *Window) OpenModel(dir string) { s.openModel(s.ctx, dir, nil, nil) }
+
+// openModel opens dir in the background; progress receives a download's
+// counts (on the UI goroutine) and done the outcome.
+func (s *Window) openModel(ctx context.Context, dir string, progress func(hub.Progress), done func(error)) {
 	s.status.SetText("opening " + displayName(dir) + "…")
+	var report func(hub.Progress)
+	if progress != nil {
+		report = func(p hub.Progress) { s.do(func() { progress(p) }) }
+	}
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		sess, err := s.opt.Open(s.ctx, dir)
+		sess, err := s.opt.Open(ctx, dir, report)
 		s.do(func() {
+			if done != nil {
+				done(err) // the caller shows what went wrong
+			}
 			if err != nil {
 				s.updateStatus()
-				s.showError(fmt.Errorf("cannot open %s: %w", displayName(dir), err))
+				if done == nil {
+					s.showError(fmt.Errorf("cannot open %s: %w", displayName(dir), err))
+				}
 				return
 			}
 			if s.current != nil && !s.current.done {

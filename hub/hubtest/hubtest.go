@@ -30,6 +30,7 @@ type Server struct {
 	LFS     map[string]bool
 	Gated   bool
 	Token   string // required when gated
+	Stall   bool   // the CDN sends half, then waits for the client to hang up
 	Drop    bool   // the first CDN GET ends half-way
 	Corrupt bool   // the CDN serves other bytes
 	Extra   bool   // the CDN sends more than announced
@@ -116,6 +117,14 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			b[len(b)/2] ^= 1
 		case f.Extra:
 			w.Write(append(append([]byte(nil), b...), "and more"...))
+			return
+		case f.Stall:
+			// Half the file, then nothing until the client gives up.
+			w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+			w.WriteHeader(http.StatusOK)
+			w.Write(b[:len(b)/2])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
 			return
 		case f.Drop && first:
 			// Announce the whole file, send half, hang up.
