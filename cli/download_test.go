@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ddpmstudio/ddpmstudio/hub/hubtest"
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 )
 
 // TestDownloadThenSampleOffline: `download` fetches a Hub model that ships
@@ -17,9 +18,12 @@ import (
 // and `sample --model owner/name` then draws from the cache alone
 // (HF_HUB_OFFLINE=1) the pixels its safetensors folder draws.
 func TestDownloadThenSampleOffline(t *testing.T) {
-	golden := filepath.Join("..", "testdata", "golden", "unet", "tiny_gray16")
-	cfg, _ := os.ReadFile(filepath.Join(golden, "config.json"))
-	bin, err := os.ReadFile(filepath.Join("..", "testdata", "torchbin", "tiny_gray16.bin"))
+	twin, binDir := golden.BinTwin(t)
+	cfg, err := os.ReadFile(filepath.Join(binDir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(filepath.Join(binDir, "diffusion_pytorch_model.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +69,7 @@ func TestDownloadThenSampleOffline(t *testing.T) {
 		png.Encode(&buf, img) // pixels only: the recipes name different models
 		return buf.Bytes()
 	}
-	if !bytes.Equal(pixels("google/ddpm-tiny", "hub.png"), pixels(golden, "folder.png")) {
+	if !bytes.Equal(pixels("google/ddpm-tiny", "hub.png"), pixels(twin, "folder.png")) {
 		t.Error("the Hub's .bin model draws other pixels than its safetensors folder")
 	}
 	// Offline and not cached: one line, no network.

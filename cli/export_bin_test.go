@@ -3,10 +3,10 @@ package cli
 import (
 	"bytes"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 	"github.com/ddpmstudio/ddpmstudio/safetensors"
 )
 
@@ -14,15 +14,8 @@ import (
 // (PyTorch's own torch.save) into a safetensors one with the same float32
 // weights, bit for bit.
 func TestExportConvertsABinFolder(t *testing.T) {
-	golden := filepath.Join("..", "testdata", "golden", "unet", "tiny_gray16")
-	in, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
-	cfg, _ := os.ReadFile(filepath.Join(golden, "config.json"))
-	w, err := os.ReadFile(filepath.Join("..", "testdata", "torchbin", "tiny_gray16.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(in, "config.json"), cfg, 0o644)
-	os.WriteFile(filepath.Join(in, "diffusion_pytorch_model.bin"), w, 0o644)
+	golden, in := golden.BinTwin(t)
+	out := filepath.Join(t.TempDir(), "out")
 	var stderr bytes.Buffer
 	if code := Main([]string{"export", "--model", in, "--out", out, "--half=false"}, &bytes.Buffer{}, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())

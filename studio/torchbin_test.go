@@ -8,27 +8,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/golden"
 )
 
 // TestBinOnlyFolderSamplesAsItsTwin: a model folder that ships only
 // torch.save's diffusion_pytorch_model.bin (written by PyTorch itself)
 // draws exactly what its safetensors twin draws.
 func TestBinOnlyFolderSamplesAsItsTwin(t *testing.T) {
-	golden := filepath.Join("..", "testdata", "golden", "unet", "tiny_gray16")
-	bin := t.TempDir()
-	cfg, err := os.ReadFile(filepath.Join(golden, "config.json"))
+	twin, bin := golden.BinTwin(t)
+	cfg, err := os.ReadFile(filepath.Join(twin, "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := os.ReadFile(filepath.Join("..", "testdata", "torchbin", "tiny_gray16.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(bin, "config.json"), cfg, 0o644)
-	os.WriteFile(filepath.Join(bin, "diffusion_pytorch_model.bin"), w, 0o644)
 	ctx := context.Background()
 	var finals [2][]float32
-	for i, dir := range []string{golden, bin} {
+	for i, dir := range []string{twin, bin} {
 		s, err := Open(ctx, dir, OpenOptions{Backend: BackendCPU})
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)

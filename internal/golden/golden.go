@@ -250,3 +250,29 @@ func hashFiles(paths ...string) ([32]byte, error) {
 	copy(s[:], h.Sum(nil))
 	return s, nil
 }
+
+// BinTwin is the tiny golden U-Net twice: its safetensors folder, and a
+// temporary folder holding the same config with only the torch.save
+// checkpoint PyTorch wrote of it (testdata/torchbin/tiny_gray16.bin).
+func BinTwin(t testing.TB) (safetensorsDir, binDir string) {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	safetensorsDir = filepath.Join(root, "testdata", "golden", "unet", "tiny_gray16")
+	binDir = t.TempDir()
+	for src, dst := range map[string]string{
+		filepath.Join(safetensorsDir, "config.json"):                   "config.json",
+		filepath.Join(root, "testdata", "torchbin", "tiny_gray16.bin"): "diffusion_pytorch_model.bin",
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(binDir, dst), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return safetensorsDir, binDir
+}
