@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2/test"
+
 	"github.com/ddpmstudio/ddpmstudio/hub/hubtest"
 	"github.com/ddpmstudio/ddpmstudio/studio"
 )
@@ -75,5 +77,20 @@ func TestCancelAHubDownload(t *testing.T) {
 	s.waitIdle()
 	if s.info.Name != before || !strings.Contains(d.status.Text, "not opened") || d.open.Disabled() {
 		t.Errorf("after Cancel: model %q, status %q, open disabled %v", s.info.Name, d.status.Text, d.open.Disabled())
+	}
+}
+
+// TestWindowStartedOnAHubID: `ddpmstudio owner/name` for a model not yet
+// cached opens the window on the embedded model and downloads in the Hub
+// dialog, then switches to the model.
+func TestWindowStartedOnAHubID(t *testing.T) {
+	fakeTinyHub(t, false)
+	a := test.NewTempApp(t)
+	w := a.NewWindow("DDPM Studio")
+	s := New(a, w, Options{queueUI: true, Model: "someone/tiny"})
+	t.Cleanup(func() { s.Cancel(); s.waitIdle(); w.Close() })
+	s.waitIdle()
+	if got := s.info.Name; got != "someone/tiny@"+hubtest.Commit {
+		t.Errorf("the window opened %q", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -95,6 +96,12 @@ func New(a fyne.App, w fyne.Window, opt Options) *Window {
 	if dir == "" {
 		dir = s.prefs.String("model")
 	}
+	// A Hub model still to download opens through the Hub dialog (progress,
+	// Cancel) once the window is up; the embedded model fills it meanwhile.
+	fetch := ""
+	if needsDownload(dir) {
+		fetch, dir = dir, ""
+	}
 	sess, err := s.opt.Open(s.ctx, dir, nil)
 	if err != nil && dir != "" {
 		s.showError(fmt.Errorf("opening %s: %w; the embedded model is used", dir, err))
@@ -109,7 +116,30 @@ func New(a fyne.App, w fyne.Window, opt Options) *Window {
 	w.SetContent(s.content())
 	s.installKeys()
 	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.dropped(uris) })
+	if fetch != "" {
+		d := s.newHubDialog()
+		d.entry.SetText(fetch)
+		d.dlg.Show()
+		s.hubOpen(d)
+	}
 	return s
+}
+
+// needsDownload reports whether dir is a Hub model id (not a folder here)
+// that the Hugging Face cache does not hold.
+func needsDownload(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return false
+	}
+	repo, rev, ok := studio.ParseRepoID(dir)
+	if !ok || hub.Offline() {
+		return false
+	}
+	_, _, err := studio.ResolveCached(studio.HubCache(), repo, rev)
+	return err != nil
 }
 
 // waitIdle waits for background work (frame fetches, plots, model loads,
