@@ -38,14 +38,11 @@ func runDownload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if !ok {
 		return fmt.Errorf("download: %q is not a Hub model id (owner/name[@revision])", id)
 	}
-	dir, commit, err := studio.ResolveCached(studio.HubCache(), repo, rev)
-	if errors.Is(err, studio.ErrNotCached) && !hub.Offline() {
-		c := hub.FromEnv(studio.HubCache())
-		if !*quiet {
-			c.Progress = progressLine(stderr)
-		}
-		dir, commit, err = c.Snapshot(ctx, repo, rev, *variant)
+	var progress func(hub.Progress)
+	if !*quiet {
+		progress = progressLine(stderr)
 	}
+	dir, commit, err := studio.ResolveHub(ctx, repo, rev, *variant, progress)
 	if err != nil {
 		return err
 	}

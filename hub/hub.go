@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/atomicfile"
 )
 
 // DefaultEndpoint is the public Hub.
@@ -111,7 +113,7 @@ func (c *Client) Snapshot(ctx context.Context, repo, rev, variant string) (dir, 
 		if err := os.MkdirAll(filepath.Dir(ref), 0o755); err != nil {
 			return "", "", err
 		}
-		if err := writeAtomic(ref, []byte(info.SHA)); err != nil {
+		if err := atomicfile.Write(ref, func(w io.Writer) error { _, err := io.WriteString(w, info.SHA); return err }); err != nil {
 			return "", "", err
 		}
 	}
@@ -274,7 +276,7 @@ func (c *Client) fetch(ctx context.Context, repo, commit, file string) error {
 		if rerr != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		return writeAtomic(link, b)
+		return atomicfile.Write(link, func(w io.Writer) error { _, err := w.Write(b); return err })
 	}
 	return nil
 }
@@ -387,12 +389,4 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 		p.report(Progress{File: p.file, Done: p.done, Total: p.total})
 	}
 	return n, err
-}
-
-func writeAtomic(p string, b []byte) error {
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
 }

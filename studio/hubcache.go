@@ -1,12 +1,15 @@
 package studio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/ddpmstudio/ddpmstudio/hub"
 )
 
 // This file finds models that diffusers (huggingface_hub) already
@@ -78,7 +81,7 @@ var ErrNotCached = errors.New("not in the Hugging Face cache")
 // ResolveCached finds revision rev of repo in the cache folder and returns
 // its snapshot folder and the commit it resolved to.
 func ResolveCached(cache, repo, rev string) (dir, commit string, err error) {
-	root := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
+	root := filepath.Join(cache, hub.RepoFolder(repo))
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
 		return "", "", fmt.Errorf("%s is %w (%s) and HF_HUB_OFFLINE keeps the Hub away: unset it to download, or pass a folder", repo, ErrNotCached, cache)
 	}
@@ -105,4 +108,18 @@ func ResolveCached(cache, repo, rev string) (dir, commit string, err error) {
 		}
 	}
 	return "", "", fmt.Errorf("the cached snapshot %s of %s holds neither config.json nor unet/config.json (a model cached without its UNet?)", commit, repo)
+}
+
+// ResolveHub finds revision rev of repo in the Hugging Face cache or, unless
+// HF_HUB_OFFLINE keeps the Hub away, fetches it there (hub.Client.Snapshot
+// with the variant asked for, reporting to progress when set): how both the
+// window and the command line turn a Hub id into a snapshot folder.
+func ResolveHub(ctx context.Context, repo, rev, variant string, progress func(hub.Progress)) (dir, commit string, err error) {
+	dir, commit, err = ResolveCached(HubCache(), repo, rev)
+	if errors.Is(err, ErrNotCached) && !hub.Offline() {
+		c := hub.FromEnv(HubCache())
+		c.Progress = progress
+		return c.Snapshot(ctx, repo, rev, variant)
+	}
+	return dir, commit, err
 }

@@ -112,12 +112,7 @@ func openOn(ctx context.Context, dir string, b unet.Backend, opt OpenOptions) (*
 		// A folder of that name wins over a Hub id, as in diffusers.
 		if _, statErr := os.Stat(dir); statErr != nil {
 			if repo, rev, ok := ParseRepoID(dir); ok {
-				cached, commit, err := ResolveCached(HubCache(), repo, rev)
-				if errors.Is(err, ErrNotCached) && !hub.Offline() {
-					c := hub.FromEnv(HubCache())
-					c.Progress = opt.Progress
-					cached, commit, err = c.Snapshot(ctx, repo, rev, opt.Variant)
-				}
+				cached, commit, err := ResolveHub(ctx, repo, rev, opt.Variant, opt.Progress)
 				if err != nil {
 					return nil, err
 				}
