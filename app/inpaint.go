@@ -176,23 +176,10 @@ func (s *Window) openMaskDialog() {
 	})
 }
 
-// pictureRecipe is the panels' recipe for a run that redraws the Inpaint
-// tab's picture, with studio's class policy for it, and the phrase that
-// says which class is used.
-func (s *Window) pictureRecipe(roll bool) (studio.Recipe, string, bool) {
-	var r studio.Recipe
-	var err error
-	if roll {
-		var ok bool
-		if r, ok = s.nextRecipe(); !ok {
-			return r, "", false
-		}
-	} else if r, err = s.Recipe(); err != nil {
-		s.showError(err)
-		return r, "", false
-	}
-	r, why := s.sess.ForPicture(r, s.inpaint.source)
-	return r, why, true
+// forPicture applies studio's class policy for a run that redraws the
+// Inpaint tab's picture to r, with the phrase that says which class is used.
+func (s *Window) forPicture(r studio.Recipe) (studio.Recipe, string) {
+	return s.sess.ForPicture(r, s.inpaint.source)
 }
 
 // Inpaint runs RePaint or replacement on the painted picture.
@@ -202,10 +189,11 @@ func (s *Window) Inpaint() {
 		s.showError(errors.New("paint over the part to regenerate first"))
 		return
 	}
-	r, why, ok := s.pictureRecipe(true)
+	r, ok := s.nextRecipe()
 	if !ok {
 		return
 	}
+	r, why := s.forPicture(r)
 	method, jl, jn := studio.Replace, 0, 0
 	if p.method.Selected == "RePaint" {
 		var err1, err2 error
@@ -230,10 +218,11 @@ func (s *Window) showNoised() {
 	if s.sess == nil {
 		return
 	}
-	r, why, ok := s.pictureRecipeQuiet()
-	if !ok {
-		return
+	r, err := s.Recipe()
+	if err != nil {
+		return // a bad setting shows nothing here; Generate says why
 	}
+	r, why := s.forPicture(r)
 	T := r.Schedule.T
 	if s.noise.t.Max != float64(T-1) {
 		s.noise.t.Max = float64(max(1, T-1))
@@ -268,17 +257,6 @@ func (s *Window) showNoised() {
 	})
 }
 
-// pictureRecipeQuiet is pictureRecipe for views: a bad setting shows
-// nothing instead of a dialog.
-func (s *Window) pictureRecipeQuiet() (studio.Recipe, string, bool) {
-	r, err := s.Recipe()
-	if err != nil {
-		return r, "", false
-	}
-	r, why := s.sess.ForPicture(r, s.inpaint.source)
-	return r, why, true
-}
-
 // noiseT sets the Noise tab's timestep.
 func (s *Window) noiseT(t int) { s.noise.t.SetValue(float64(t)) }
 
@@ -288,10 +266,12 @@ func (s *Window) noisePicture() *image.RGBA { return s.noise.view.Picture(PanelX
 // DenoiseFromHere runs the reverse chain from the Noise tab's x_t
 // (image-to-image from that timestep), with the class policy of pictures.
 func (s *Window) DenoiseFromHere() {
-	r, why, ok := s.pictureRecipe(false) // the seed is the one the Noise tab shows: never rolled here
-	if !ok {
+	r, err := s.Recipe() // the seed is the one the Noise tab shows: never rolled here
+	if err != nil {
+		s.showError(err)
 		return
 	}
+	r, why := s.forPicture(r)
 	r = studio.InitRecipe(r, s.inpaint.recipeName(), int(s.noise.t.Value))
 	s.tabs.SelectIndex(0)
 	if s.launch(launchSpec{recipe: r, inputs: studio.Inputs{Image: s.inpaint.painter.Picture()}, source: s.inpaint.source}) == nil && why != "" {

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
+	"github.com/ddpmstudio/ddpmstudio/studio"
 )
 
 var (
@@ -34,7 +35,7 @@ type Timeline struct {
 	readout                     *widget.Label
 	strip                       *canvas.Image
 	stripPix                    *image.RGBA
-	plan                        eventList
+	plan                        studio.EventList
 	T                           int
 	cursor, lo, hi              int
 	setting, playing            bool
@@ -81,7 +82,7 @@ func (t *Timeline) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpl
 
 // SetPlan sets the events the strip draws (nil: none) and the schedule's T.
 // The strip shows only for plans that are not a plain descent.
-func (t *Timeline) SetPlan(plan eventList, T int) {
+func (t *Timeline) SetPlan(plan studio.EventList, T int) {
 	t.plan, t.T = plan, max(1, T)
 	mono := true
 	if plan != nil {
@@ -210,7 +211,7 @@ func (t *Timeline) drawStrip() {
 
 // drawTPlot draws t over the plan's events: re-noising steps in orange, the
 // cursor as a vertical bar. RePaint's time travel shows as a saw tooth.
-func drawTPlot(dst *image.RGBA, plan eventList, T, cursor int) {
+func drawTPlot(dst *image.RGBA, plan studio.EventList, T, cursor int) {
 	w, h := dst.Bounds().Dx(), dst.Bounds().Dy()
 	clearTo(dst, color.RGBA{30, 30, 30, 255})
 	n := plan.PlanLen()
@@ -237,11 +238,4 @@ func drawTPlot(dst *image.RGBA, plan eventList, T, cursor int) {
 			dst.SetRGBA(x, y, color.RGBA{255, 255, 255, 255})
 		}
 	}
-}
-
-// eventList is a run's plan read in place (studio.Run's PlanLen and
-// EventAt): the t plot redraws on every frame and should copy nothing.
-type eventList interface {
-	PlanLen() int
-	EventAt(i int) diffusion.Event
 }

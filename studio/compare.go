@@ -38,16 +38,20 @@ func CompareRecipe(base, want Recipe) (Recipe, error) {
 	return r, nil
 }
 
+// EventList is a plan read in place, as Run's PlanLen and EventAt read it:
+// views that redraw on every frame walk it without copying the plan.
+type EventList interface {
+	PlanLen() int
+	EventAt(i int) diffusion.Event
+}
+
 // AlignByT is the event of run's plan shown beside timestep t of another
 // chain: the event whose T is the nearest at or above t (a chain with
 // fewer steps shows its last step not yet past t), the earliest such
 // event when several start at that T (RePaint comes back to a t), the
 // first event when every T is below t. t < 0 is the final sample:
 // PlanLen.
-func AlignByT(run interface {
-	PlanLen() int
-	EventAt(int) diffusion.Event
-}, t int) int {
+func AlignByT(run EventList, t int) int {
 	n := run.PlanLen()
 	if t < 0 {
 		return n
