@@ -229,9 +229,25 @@ func (f *File) Float32(name string) ([]float32, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	n := in.Elements()
+	v, err := Tensor{Name: name, DType: in.DType, Shape: in.Shape, Data: b}.Float32()
+	return v, in.Shape, err
+}
+
+// Float32 converts a floating-point tensor's little-endian bytes to
+// float32 (F16, BF16 and F64 rounded as a file's are): the one conversion
+// for tensors read from a file and tensors made elsewhere (a PyTorch
+// checkpoint's).
+func (t Tensor) Float32() ([]float32, error) {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	if sz := t.DType.Size(); sz != 0 && len(t.Data) != n*sz {
+		return nil, fmt.Errorf("tensor %q: %d bytes for shape %v of %s", t.Name, len(t.Data), t.Shape, t.DType)
+	}
+	b := t.Data
 	out := make([]float32, n)
-	switch in.DType {
+	switch t.DType {
 	case F32:
 		for i := range out {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -249,9 +265,9 @@ func (f *File) Float32(name string) ([]float32, []int, error) {
 			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
 		}
 	default:
-		return nil, nil, fmt.Errorf("tensor %q: dtype %s is not a floating-point type", name, in.DType)
+		return nil, fmt.Errorf("tensor %q: dtype %s is not a floating-point type", t.Name, t.DType)
 	}
-	return out, in.Shape, nil
+	return out, nil
 }
 
 // Float64 returns a copy of a floating-point tensor as float64 (F64 exactly, others widened).

@@ -1,7 +1,6 @@
 package unet
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,37 +67,39 @@ func ReadWeights(path string) (*Weights, error) {
 }
 
 func weightsFromBytes(b []byte, path string) (*Weights, error) {
-	st := b
+	var ts []safetensors.Tensor
 	if strings.HasSuffix(path, ".bin") {
-		// The tensors of a torch.save archive, re-laid as safetensors: one
-		// reader of names, dtypes and shapes from here on. The hash stays
+		// A torch.save archive, read without running it. The hash stays
 		// the file's own.
-		ts, err := torchbin.Read(b)
+		var err error
+		if ts, err = torchbin.Read(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	} else {
+		f, err := safetensors.Parse(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		var buf bytes.Buffer
-		if err := safetensors.Write(&buf, ts, nil); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		for _, name := range f.Names {
+			in, raw, err := f.Raw(name)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			ts = append(ts, safetensors.Tensor{Name: name, DType: in.DType, Shape: in.Shape, Data: raw})
 		}
-		st = buf.Bytes()
-	}
-	f, err := safetensors.Parse(st)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	sum := sha256.Sum256(b)
-	w := &Weights{Source: path, Hash: hex.EncodeToString(sum[:]), Tensors: make(map[string]WeightTensor, len(f.Names))}
-	for _, name := range f.Names {
-		v, dims, err := f.Float32(name)
+	w := &Weights{Source: path, Hash: hex.EncodeToString(sum[:]), Tensors: make(map[string]WeightTensor, len(ts))}
+	for _, t := range ts {
+		v, err := t.Float32()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		nn := renameLegacy(name)
+		nn := renameLegacy(t.Name)
 		if _, dup := w.Tensors[nn]; dup {
 			return nil, fmt.Errorf("%s: tensor %q appears under both its legacy and its current name", path, nn)
 		}
-		w.Tensors[nn] = WeightTensor{Dims: dims, Data: v}
+		w.Tensors[nn] = WeightTensor{Dims: t.Shape, Data: v}
 	}
 	return w, nil
 }
