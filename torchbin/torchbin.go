@@ -140,7 +140,8 @@ func ints(v interface{}) ([]int, error) {
 }
 
 // Read reads a torch.save zip archive of a state dict: its tensors by name
-// (in name order), with their little-endian bytes and dtype.
+// (in name order), with their little-endian bytes and dtype. Tensors that
+// were views of one storage share its bytes: treat Data as read-only.
 func Read(b []byte) ([]safetensors.Tensor, error) {
 	if len(b) > 1 && b[0] == 0x80 {
 		return nil, errors.New("a legacy (PyTorch < 1.6) torch.save pickle: not read; re-save it with a newer PyTorch or as safetensors")
@@ -244,7 +245,7 @@ func Read(b []byte) ([]safetensors.Tensor, error) {
 		}
 		es := t.st.dtype.Size()
 		out = append(out, safetensors.Tensor{Name: name, DType: t.st.dtype, Shape: t.shape,
-			Data: append([]byte(nil), raw[t.offset*es:(t.offset+n)*es]...)})
+			Data: raw[t.offset*es : (t.offset+n)*es : (t.offset+n)*es]}) // views share their storage: read-only, no copy
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
