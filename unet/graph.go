@@ -33,6 +33,11 @@ type executor[T any] interface {
 	concat(a, b T) T
 	upsample(x T) T
 	attention(q, k, v T, heads int, scale float32) T
+	// release says that x is dead: the graph reads it no more, so its
+	// memory may hold a later value. The forward pass hands it back to the
+	// arena (activations then cost the most that is alive at once, not the
+	// sum of every value); the training tape keeps everything.
+	release(x T)
 	// emit reports a module's output under its diffusers name; observing
 	// says whether anyone listens (the graph then splits conv_norm_out's
 	// GroupNorm from its SiLU, as diffusers' module boundary does).
@@ -71,7 +76,10 @@ func walk[T any](m *Model, ex executor[T], x []float32, n, h, w int, t []float32
 	embAct := ex.silu(emb, false)
 
 	hcur := ex.conv(m.convIn, in)
+	ex.release(in)
 	ex.emit("conv_in", hcur)
+	// Every down-path output is a skip, alive until its up-path resnet has
+	// read it; values in between are released once read.
 	skips := []T{hcur}
 	var zero T
 	for i, blk := range m.down {
@@ -80,7 +88,9 @@ func walk[T any](m *Model, ex executor[T], x []float32, n, h, w int, t []float32
 			hcur = walkResnet(ex, r, hcur, embAct)
 			ex.emit(name+".resnets."+strconv.Itoa(j), hcur)
 			if at := blk.attns[j]; at != nil {
-				hcur = walkAttention(ex, at, hcur)
+				a := walkAttention(ex, at, hcur)
+				ex.release(hcur)
+				hcur = a
 				ex.emit(name+".attentions."+strconv.Itoa(j), hcur)
 			}
 			skips = append(skips, hcur)
@@ -95,14 +105,19 @@ func walk[T any](m *Model, ex executor[T], x []float32, n, h, w int, t []float32
 			return zero, err
 		}
 	}
+	isSkip := true // hcur is skips' last element until the mid block replaces it
 	if m.mid != nil {
-		hcur = walkResnet(ex, m.mid.res0, hcur, embAct)
-		ex.emit("mid_block.resnets.0", hcur)
+		h := walkResnet(ex, m.mid.res0, hcur, embAct)
+		ex.emit("mid_block.resnets.0", h)
 		if m.mid.attn != nil {
-			hcur = walkAttention(ex, m.mid.attn, hcur)
-			ex.emit("mid_block.attentions.0", hcur)
+			a := walkAttention(ex, m.mid.attn, h)
+			ex.release(h)
+			h = a
+			ex.emit("mid_block.attentions.0", h)
 		}
-		hcur = walkResnet(ex, m.mid.res1, hcur, embAct)
+		hcur = walkResnet(ex, m.mid.res1, h, embAct)
+		ex.release(h)
+		isSkip = false
 		ex.emit("mid_block.resnets.1", hcur)
 		ex.emit("mid_block", hcur)
 		if err := ex.checkpoint(); err != nil {
@@ -114,15 +129,27 @@ func walk[T any](m *Model, ex executor[T], x []float32, n, h, w int, t []float32
 		for j, r := range blk.resnets {
 			skip := skips[len(skips)-1]
 			skips = skips[:len(skips)-1]
-			hcur = walkResnet(ex, r, ex.concat(hcur, skip), embAct)
+			cat := ex.concat(hcur, skip)
+			if !isSkip { // without a mid block, hcur is this very skip
+				ex.release(hcur)
+			}
+			isSkip = false
+			ex.release(skip)
+			hcur = walkResnet(ex, r, cat, embAct)
+			ex.release(cat)
 			ex.emit(name+".resnets."+strconv.Itoa(j), hcur)
 			if at := blk.attns[j]; at != nil {
-				hcur = walkAttention(ex, at, hcur)
+				a := walkAttention(ex, at, hcur)
+				ex.release(hcur)
+				hcur = a
 				ex.emit(name+".attentions."+strconv.Itoa(j), hcur)
 			}
 		}
 		if blk.resize != nil {
-			hcur = ex.conv(*blk.resize, ex.upsample(hcur))
+			u := ex.upsample(hcur)
+			ex.release(hcur)
+			hcur = ex.conv(*blk.resize, u)
+			ex.release(u)
 			ex.emit(name+".upsamplers.0", hcur)
 		}
 		ex.emit(name, hcur)
@@ -132,13 +159,17 @@ func walk[T any](m *Model, ex executor[T], x []float32, n, h, w int, t []float32
 	}
 	if ex.observing() {
 		// diffusers' conv_norm_out is the GroupNorm alone; the SiLU follows.
-		hcur = ex.norm(m.normOut, hcur, false, false)
-		ex.emit("conv_norm_out", hcur)
-		hcur = ex.silu(hcur, true)
+		h := ex.norm(m.normOut, hcur, false, false)
+		ex.release(hcur)
+		ex.emit("conv_norm_out", h)
+		hcur = ex.silu(h, true)
 	} else {
-		hcur = ex.norm(m.normOut, hcur, true, false)
+		h := ex.norm(m.normOut, hcur, true, false)
+		ex.release(hcur)
+		hcur = h
 	}
 	out := ex.conv(m.convOut, hcur)
+	ex.release(hcur)
 	ex.emit("conv_out", out)
 	return out, nil
 }
@@ -152,19 +183,32 @@ func mlp[T any](ex executor[T], l1, l2 linear, x T) T {
 // second GroupNorm), GroupNorm, SiLU, conv, and the residual (through a 1×1
 // conv when the channel count changes) divided by output_scale_factor.
 func walkResnet[T any](ex executor[T], r resnet, x, embAct T) T {
-	h := ex.conv(r.conv1, ex.norm(r.norm1, x, true, false))
+	n1 := ex.norm(r.norm1, x, true, false)
+	h := ex.conv(r.conv1, n1)
+	ex.release(n1)
 	t := ex.linear(r.temb, embAct)
 	if r.scaleShift {
-		h = ex.silu(ex.scaleShift(ex.norm(r.norm2, h, false, false), t, true), true)
+		n2 := ex.norm(r.norm2, h, false, false)
+		ex.release(h)
+		h = ex.silu(ex.scaleShift(n2, t, true), true)
 	} else {
-		h = ex.norm(r.norm2, ex.addChannels(h, t, false), true, true)
+		a := ex.addChannels(h, t, false)
+		ex.release(h)
+		h = ex.norm(r.norm2, a, true, true)
 	}
-	h = ex.conv(r.conv2, h)
+	ex.release(t)
+	h2 := ex.conv(r.conv2, h)
+	ex.release(h)
 	short := x
 	if r.shortcut != nil {
 		short = ex.conv(*r.shortcut, x)
 	}
-	return ex.addDiv(short, h, r.outScale)
+	out := ex.addDiv(short, h2, r.outScale)
+	ex.release(h2)
+	if r.shortcut != nil {
+		ex.release(short)
+	}
+	return out
 }
 
 // walkAttention is diffusers' Attention over the H·W tokens with the
@@ -175,5 +219,16 @@ func walkAttention[T any](ex executor[T], at *attention, x T) T {
 		hn = ex.norm(*at.norm, x, false, false)
 	}
 	q, k, v := ex.conv(at.q, hn), ex.conv(at.k, hn), ex.conv(at.v, hn)
-	return ex.addDiv(ex.conv(at.o, ex.attention(q, k, v, at.heads, at.scale)), x, at.rescale)
+	if at.norm != nil {
+		ex.release(hn)
+	}
+	a := ex.attention(q, k, v, at.heads, at.scale)
+	ex.release(q)
+	ex.release(k)
+	ex.release(v)
+	o := ex.conv(at.o, a)
+	ex.release(a)
+	out := ex.addDiv(o, x, at.rescale)
+	ex.release(o)
+	return out
 }

@@ -172,16 +172,18 @@ type nullBackend struct {
 	flops          float64 // 2 per multiply-add of Conv2D, Linear and Attention
 }
 
-type nullTensor Shape
+// nullTensor is a pointer, so that two tensors of one shape stay two
+// values to the arena.
+type nullTensor struct{ s Shape }
 
-func (t nullTensor) Shape() Shape { return Shape(t) }
+func (t *nullTensor) Shape() Shape { return t.s }
 
 func (b *nullBackend) Name() string { return "null" }
 func (b *nullBackend) Alloc(s Shape) Tensor {
 	n := 4 * int64(s[0]) * int64(s[1]) * int64(s[2]) * int64(s[3])
 	b.bytes += n
 	b.largest = max(b.largest, n)
-	return nullTensor(s)
+	return &nullTensor{s}
 }
 func (b *nullBackend) Free(Tensor)                {}
 func (b *nullBackend) Close() error               { return nil }

@@ -104,6 +104,7 @@ type Model struct {
 	hostIn, hostEmbs []float32
 	observe          Observer
 	dry              bool // built on the null backend: no host-side work
+	poison           bool // tests: overwrite released activations
 	ctx              context.Context
 }
 
@@ -380,32 +381,65 @@ func (m *Model) ParamCount() int {
 // Backend is the backend the model runs on.
 func (m *Model) Backend() Backend { return m.backend }
 
-// arena hands out the activations of a forward pass, keyed by shape: a
-// pass asks for the same shapes in the same order every time, so after the
-// first call every tensor is reused and memory stays flat from step to
-// step; a pass at another batch size (the last partial batch, guidance
-// doubling the batch) adds tensors of its own shapes once and reuses them
-// too, instead of re-allocating everything.
+// arena hands out the activations of a forward pass, keyed by shape. The
+// graph releases each value once it has been read for the last time
+// (executor.release), and a later request for the same shape takes it
+// back: activations cost the most that is alive at once — the skips and
+// a few values in flight — not the sum of every value in the pass. A pass
+// asks for and releases the same shapes in the same order every time, so
+// after the first call every tensor is reused and memory stays flat from
+// step to step; a pass at another batch size (the last partial batch,
+// guidance doubling the batch) adds tensors of its own shapes once and
+// reuses them too.
 type arena struct {
 	b    Backend
-	pool map[Shape][]Tensor
-	used map[Shape]int
+	pool map[Shape][]Tensor // every tensor the arena owns, by shape
+	free map[Shape][]Tensor // those not holding a live value now
+	live map[Tensor]bool
+	// keepAll (tests) ignores releases, as the arena did before them.
+	keepAll bool
 }
 
-func (a *arena) reset() { clear(a.used) }
+// reset starts a pass: every tensor is free, handed out in pool order.
+func (a *arena) reset() {
+	for s, ts := range a.pool {
+		f := a.free[s][:0]
+		for i := len(ts) - 1; i >= 0; i-- {
+			f = append(f, ts[i])
+		}
+		a.free[s] = f
+	}
+	clear(a.live)
+}
 
 func (a *arena) get(s Shape) Tensor {
 	if a.pool == nil {
-		a.pool, a.used = map[Shape][]Tensor{}, map[Shape]int{}
+		a.pool, a.free, a.live = map[Shape][]Tensor{}, map[Shape][]Tensor{}, map[Tensor]bool{}
 	}
-	i := a.used[s]
-	a.used[s] = i + 1
-	if i < len(a.pool[s]) {
-		return a.pool[s][i]
+	var t Tensor
+	if f := a.free[s]; len(f) > 0 {
+		t = f[len(f)-1]
+		a.free[s] = f[:len(f)-1]
+	} else {
+		t = a.b.Alloc(s)
+		a.pool[s] = append(a.pool[s], t)
 	}
-	t := a.b.Alloc(s)
-	a.pool[s] = append(a.pool[s], t)
+	a.live[t] = true
 	return t
+}
+
+// put takes back a value the graph reads no more. Releasing a tensor that
+// is not live would hand one buffer to two values: a bug in the graph, not
+// a condition to survive.
+func (a *arena) put(t Tensor) {
+	if a.keepAll {
+		return
+	}
+	if !a.live[t] {
+		panic("unet: an activation released twice, or not from this arena")
+	}
+	delete(a.live, t)
+	a.free[t.Shape()] = append(a.free[t.Shape()], t)
 }
 
 // size is the number of tensors the arena holds, and their bytes.
@@ -425,7 +459,7 @@ func (a *arena) release() {
 			a.b.Free(t)
 		}
 	}
-	a.pool, a.used = nil, nil
+	a.pool, a.free, a.live = nil, nil, nil
 }
 
 // Close frees the model's activations and parameters on its backend (the
@@ -657,8 +691,18 @@ func (e *forwardExec) attention(q, k, v Tensor, heads int, scale float32) Tensor
 }
 
 func (e *forwardExec) emit(name string, x Tensor) { (*Model)(e).emit(name, x) }
-func (e *forwardExec) observing() bool            { return e.observe != nil }
-func (e *forwardExec) checkpoint() error          { return (*Model)(e).cancelled() }
+func (e *forwardExec) release(x Tensor) {
+	if e.poison {
+		v := make([]float32, x.Shape().Len())
+		for i := range v {
+			v[i] = 7 // any value but the true one changes the output
+		}
+		e.backend.Upload(x, v)
+	}
+	e.arena.put(x)
+}
+func (e *forwardExec) observing() bool   { return e.observe != nil }
+func (e *forwardExec) checkpoint() error { return (*Model)(e).cancelled() }
 
 // Predict implements diffusion.Denoiser. A learned-variance model
 // (out_channels = 2·in_channels) returns both halves; the samplers split them.

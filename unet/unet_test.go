@@ -347,10 +347,12 @@ func TestSteadyStateMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := randomInput(4 * 144)
+	// 24×24: large enough that activations outweigh the per-call goroutine
+	// bookkeeping, now that the arena holds only what is alive at once.
+	x := randomInput(4 * 576)
 	ts := []float32{1, 2, 3, 4}
 	for i := 0; i < 2; i++ {
-		if _, err := m.Forward(x, 4, 12, 12, ts, nil); err != nil {
+		if _, err := m.Forward(x, 4, 24, 24, ts, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -360,7 +362,7 @@ func TestSteadyStateMemory(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	const calls = 20
 	for i := 0; i < calls; i++ {
-		m.Forward(x, 4, 12, 12, ts, nil)
+		m.Forward(x, 4, 24, 24, ts, nil)
 	}
 	runtime.ReadMemStats(&after)
 	perCall := float64(after.TotalAlloc-before.TotalAlloc) / calls
@@ -375,11 +377,11 @@ func TestSteadyStateMemory(t *testing.T) {
 		t.Errorf("arena grew from %d to %d tensors", tensors, n)
 	}
 	// Another batch size adds its own shapes once; going back reuses all.
-	must(m.Forward(x[:2*144], 2, 12, 12, ts[:2], nil))(t)
+	must(m.Forward(x[:2*576], 2, 24, 24, ts[:2], nil))(t)
 	withTwo, _ := m.ArenaSize()
 	for i := 0; i < 3; i++ {
-		must(m.Forward(x, 4, 12, 12, ts, nil))(t)
-		must(m.Forward(x[:2*144], 2, 12, 12, ts[:2], nil))(t)
+		must(m.Forward(x, 4, 24, 24, ts, nil))(t)
+		must(m.Forward(x[:2*576], 2, 24, 24, ts[:2], nil))(t)
 	}
 	if again, _ := m.ArenaSize(); again != withTwo || withTwo > 2*tensors {
 		t.Errorf("alternating batch sizes: %d tensors, then %d (one size: %d)", withTwo, again, tensors)
