@@ -14,6 +14,7 @@ type (
 	Padding = backend.Padding
 	Backend = backend.Backend
 	Caps    = backend.Caps
+	Adopter = backend.Adopter
 )
 
 // CheckCaps refuses a config whose largest tensor, at batch n on h×w, does

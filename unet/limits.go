@@ -163,7 +163,7 @@ func dryBuild(cfg Config) (*Model, error) {
 		return nil, err
 	}
 	src := func(string, []int) ([]float32, error) { return nil, nil }
-	return build(cfg, &nullBackend{}, src)
+	return build(cfg, &nullBackend{}, src, false)
 }
 
 // nullBackend records shapes and allocated bytes and computes nothing.

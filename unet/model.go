@@ -142,6 +142,7 @@ type builder struct {
 	prefix string
 	params []Param
 	err    error
+	adopt  Adopter // non-nil: src's slices become the tensors
 }
 
 func (bd *builder) tensor(name string, s Shape, dims ...int) Tensor {
@@ -154,8 +155,13 @@ func (bd *builder) tensor(name string, s Shape, dims ...int) Tensor {
 		bd.err = err
 		return nil
 	}
-	t := bd.b.Alloc(s)
-	bd.b.Upload(t, v)
+	var t Tensor
+	if bd.adopt != nil {
+		t = bd.adopt.Adopt(s, v)
+	} else {
+		t = bd.b.Alloc(s)
+		bd.b.Upload(t, v)
+	}
 	bd.params = append(bd.params, Param{Name: full, Dims: dims, Tensor: t})
 	return t
 }
@@ -251,12 +257,17 @@ func (bd *builder) attention(name string, cfg Config, ch, groups int, rescale fl
 }
 
 // build constructs the graph of cfg, drawing parameter values from src in
-// diffusers' state_dict order.
-func build(cfg Config, b Backend, src source) (*Model, error) {
+// diffusers' state_dict order. owned says the slices src returns are the
+// build's to keep: a backend that can adopt host memory (backend.Adopter)
+// then makes them the tensors' storage instead of copying them.
+func build(cfg Config, b Backend, src source, owned bool) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	bd := &builder{b: b, src: src}
+	if a, ok := b.(Adopter); ok && owned {
+		bd.adopt = a
+	}
 	m := &Model{Config: cfg, backend: b, timeEmbedDim: cfg.timeEmbedDim()}
 	ch := cfg.BlockOutChannels
 	ted := cfg.timeEmbedDim()

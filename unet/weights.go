@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ddpmstudio/ddpmstudio/internal/safeio"
 
@@ -88,12 +89,22 @@ func weightsFromBytes(b []byte, path string) (*Weights, error) {
 			ts = append(ts, safetensors.Tensor{Name: name, DType: in.DType, Shape: in.Shape, Data: raw})
 		}
 	}
-	sum := sha256.Sum256(b)
-	w := &Weights{Source: path, Hash: hex.EncodeToString(sum[:]), Tensors: make(map[string]WeightTensor, len(ts))}
+	// The hash (half a second for a 455 MB file) runs beside the
+	// conversion and the checks.
+	var sum [sha256.Size]byte
+	var hashing sync.WaitGroup
+	hashing.Go(func() { sum = sha256.Sum256(b) })
+	defer hashing.Wait() // an error return waits too: no goroutine outlives the load
+	w := &Weights{Source: path, Tensors: make(map[string]WeightTensor, len(ts))}
 	for _, t := range ts {
-		v, err := t.Float32()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		// F32 tensors are views of b, not copies: b is this load's
+		// own buffer, so its bytes become the values' one home.
+		v, ok := t.Float32View()
+		if !ok {
+			var err error
+			if v, err = t.Float32(); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
 		}
 		nn := renameLegacy(t.Name)
 		if _, dup := w.Tensors[nn]; dup {
@@ -101,6 +112,8 @@ func weightsFromBytes(b []byte, path string) (*Weights, error) {
 		}
 		w.Tensors[nn] = WeightTensor{Dims: t.Shape, Data: v}
 	}
+	hashing.Wait()
+	w.Hash = hex.EncodeToString(sum[:])
 	return w, nil
 }
 
@@ -108,6 +121,12 @@ func weightsFromBytes(b []byte, path string) (*Weights, error) {
 // unexpected and mis-shaped tensors are errors naming the tensor (and both
 // shapes).
 func FromWeights(cfg Config, w *Weights, b Backend) (*Model, error) {
+	return fromWeights(cfg, w, b, false)
+}
+
+// fromWeights is FromWeights; owned says w is the caller's no longer (a
+// load's private copy), so a backend may adopt its slices.
+func fromWeights(cfg Config, w *Weights, b Backend, owned bool) (*Model, error) {
 	// Match names and shapes against the config's plan before the backend
 	// allocates anything: a checkpoint that lacks tensors costs nothing.
 	specs, err := Plan(cfg)
@@ -148,7 +167,7 @@ func FromWeights(cfg Config, w *Weights, b Backend) (*Model, error) {
 			}
 		}
 	}
-	return build(cfg, b, func(name string, _ []int) ([]float32, error) { return w.Tensors[name].Data, nil })
+	return build(cfg, b, func(name string, _ []int) ([]float32, error) { return w.Tensors[name].Data, nil }, owned)
 }
 
 // firstNonFinite is the index of the first NaN or ±Inf in v, or −1.
@@ -205,7 +224,7 @@ func New(cfg Config, seed uint64, b Backend) (*Model, error) {
 		}
 		return v, nil
 	}
-	return build(cfg, b, src)
+	return build(cfg, b, src, true)
 }
 
 func isNorm(name string) bool {
@@ -355,7 +374,7 @@ func LoadContext(ctx context.Context, dir string, b Backend, opt LoadOptions) (*
 		return nil, err
 	}
 	w.AllowNonFinite = opt.AllowNonFinite
-	m, err := FromWeights(cfg, w, b)
+	m, err := fromWeights(cfg, w, b, true)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +401,7 @@ func LoadFS(fsys fs.FS, name string, b Backend) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := FromWeights(cfg, w, b)
+	m, err := fromWeights(cfg, w, b, true)
 	if err != nil {
 		return nil, err
 	}

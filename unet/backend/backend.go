@@ -105,6 +105,15 @@ type Backend interface {
 	TimestepEmbedding(dst Tensor, t []float32, flipSinToCos bool, freqShift float32)
 }
 
+// Adopter is a backend that can take host memory as a tensor's storage
+// without copying it (the CPU backend). A load hands it the checkpoint's
+// own buffer, so the weights are not held twice nor every page touched
+// twice. Adopt's caller gives v up: the tensor owns it from then on, and
+// len(v) == s.Len().
+type Adopter interface {
+	Adopt(s Shape, v []float32) Tensor
+}
+
 // Caps describes what a backend can hold.
 type Caps struct {
 	// MaxTensorBytes is the largest single tensor (0: no limit but memory).

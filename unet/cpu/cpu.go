@@ -101,6 +101,11 @@ func (c *Backend) Alloc(s backend.Shape) backend.Tensor {
 	return &Tensor{shape: s, Data: make([]float32, s.Len())}
 }
 
+// Adopt implements backend.Adopter: v becomes the tensor's storage.
+func (c *Backend) Adopt(s backend.Shape, v []float32) backend.Tensor {
+	return &Tensor{shape: s, Data: v[:s.Len():s.Len()]}
+}
+
 // Upload implements Backend.
 func (c *Backend) Upload(dst backend.Tensor, src []float32) {
 	t := dst.(*Tensor)

@@ -166,13 +166,24 @@ func (c *Backend) winogradConv(impl sgemm.Implementation, u *winoWeights, out []
 	})
 }
 
+// winoBandTiles bounds the tiles transformed and multiplied at once: a
+// 256² layer of 256 input channels would otherwise hold V (16·ci·tiles)
+// and M (16·co·tiles) for all 16384 tiles, 410 MB of scratch; in bands of
+// about 2048 tiles it holds 50 MB, and the products, 16 per band, stay
+// large enough to run at full speed.
+const winoBandTiles = 2048
+
 // winogradSample is winogradConv for one sample, its work split into
-// chunks run in parallel (impl must be serial). Every value is computed
-// the same way whatever the split.
+// chunks run in parallel (impl must be serial). The tiles are taken a band
+// of tile rows at a time: input transform, the sixteen products, output
+// transform. Every value is computed the same way whatever the split and
+// the band: a tile's products sum over the channels alone.
 func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co int, x []float32, ci, h, w int, bias []float32, s *winoScratch, chunks int) {
 	split := func(n int, f func(lo, hi int)) { splitRange(chunks, n, f) }
 	g := winoGeometry(h, w)
-	th, tw8, tiles := g.th, g.tw8, g.tiles
+	th, tw8 := g.th, g.tw8
+	band := max(1, min(th, winoBandTiles/tw8)) // tile rows per band
+	tiles := band * tw8
 	mr := impl.Kernel().MR
 	mrows := co + mr - 1 // the in-place product may write MR−1 rows past C
 	// The sixteen planes of V and of M lie a cache line more than their
@@ -182,43 +193,57 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 	s.p = grow(s.p, ci*g.plane)
 	s.v = grow(s.v, 16*vs)
 	s.m = grow(s.m, 16*ms)
-	oh, ow := 2*th, 2*tw8
-	s.o = grow(s.o, co*oh*ow)
+	ow := 2 * tw8
+	s.o = grow(s.o, co*2*band*ow)
 	if cap(s.offs) < ci {
 		s.offs = make([]int, ci)
 	}
-	offs := s.offs[:ci]
-	for i := range offs {
-		offs[i] = i * tiles
-	}
-	split(ci, func(lo, hi int) { g.input(s.v, vs, tiles, s.p, x, lo, hi) })
-	split(16, func(lo, hi int) {
-		for xi := lo; xi < hi; xi++ {
-			m := s.m[xi*ms : xi*ms+mrows*tiles]
-			impl.GemmIndirectSet(u.u[xi], tiles, s.v[xi*vs:xi*vs+ci*tiles], offs, m, tiles)
-		}
+	pad := backend.Padding{Top: 1, Left: 1, Bottom: g.hp - g.h - 1, Right: g.wp - g.w - 1}
+	split(ci, func(lo, hi int) {
+		padPlanes(s.p[lo*g.plane:hi*g.plane], x[lo*h*w:hi*h*w], hi-lo, h, w, g.hp, g.wp, pad)
 	})
-	split(co, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			var b float32
-			if bias != nil {
-				b = bias[o]
+	for ty0 := 0; ty0 < th; ty0 += band {
+		tb := min(band, th-ty0) // tile rows in this band
+		bt := tb * tw8          // its tiles
+		offs := s.offs[:ci]
+		for i := range offs {
+			offs[i] = i * bt
+		}
+		split(ci, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				vec.WinogradInput(s.v[ch*bt:], vs, s.p[ch*g.plane+2*ty0*g.wp:(ch+1)*g.plane], g.wp, tb, tw8)
 			}
-			grid := s.o[o*oh*ow : (o+1)*oh*ow]
-			vec.WinogradOutput(grid, ow, s.m[o*tiles:], ms, th, tw8, b)
-			dst := out[o*h*w : (o+1)*h*w]
-			for y := 0; y < h; y++ {
-				row := dst[y*w : (y+1)*w]
+		})
+		split(16, func(lo, hi int) {
+			for xi := lo; xi < hi; xi++ {
+				m := s.m[xi*ms : xi*ms+mrows*bt]
+				impl.GemmIndirectSet(u.u[xi], bt, s.v[xi*vs:xi*vs+ci*bt], offs, m, bt)
+			}
+		})
+		y0, y1 := 2*ty0, min(h, 2*(ty0+tb)) // the output rows of the band
+		split(co, func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				var b float32
 				if bias != nil {
-					copy(row, grid[y*ow:])
-					continue
+					b = bias[o]
 				}
-				for i, v := range grid[y*ow : y*ow+w] {
-					row[i] += v
+				grid := s.o[o*2*band*ow : (o+1)*2*band*ow]
+				vec.WinogradOutput(grid, ow, s.m[o*bt:], ms, tb, tw8, b)
+				dst := out[o*h*w : (o+1)*h*w]
+				for y := y0; y < y1; y++ {
+					row := dst[y*w : (y+1)*w]
+					src := grid[(y-y0)*ow : (y-y0)*ow+w]
+					if bias != nil {
+						copy(row, src)
+						continue
+					}
+					for i, v := range src {
+						row[i] += v
+					}
 				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // winoGradScratch is one weight-gradient slot's buffers: a sample's padded

@@ -25,6 +25,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		{2, 20, 16, 6, 27},  // fourteen tiles a row; an odd column
 		{1, 32, 33, 14, 14},
 		{2, 17, 16, 28, 28},
+		{1, 16, 16, 90, 89}, // 2160 tiles: two bands, the second of three tile rows
 	}
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, k := range sgemm.Kernels() {

@@ -452,6 +452,9 @@ type PackedA struct {
 	starts []int // offset of block (pc, ic), indexed pcIndex*mBlocks + icIndex
 }
 
+// Bytes is the memory the packed matrix holds.
+func (pa *PackedA) Bytes() int64 { return 4 * int64(cap(pa.data)) }
+
 func (pa *PackedA) block(pc, i0 int) []float32 {
 	mBlocks := (pa.M + mc - 1) / mc
 	off := pa.starts[(pc/kc)*mBlocks+i0/mc]
