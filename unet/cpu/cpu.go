@@ -73,6 +73,7 @@ type Backend struct {
 	grids []gridScratch
 	winos []winoScratch
 	wino  map[winoKey]*winoWeights
+	winoU []float32 // a kernel's unpacked U on its way to being packed
 }
 
 type packedWeights struct {

@@ -92,8 +92,30 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 		rows, cols = ci, co
 	}
 	g := &winoG
-	u := make([]float32, 16*rows*cols)
-	for r := 0; r < rows; r++ {
+	// The unpacked U goes through one buffer reused by every kernel (a
+	// 512-channel kernel's is 16 MB), the rows of it and the sixteen
+	// packings split across the cores: the first forward of a 256² model
+	// transforms 200 MB of kernels.
+	c.winoU = grow(c.winoU, 16*rows*cols)
+	u := c.winoU
+	c.parallel(rows, func(lo, hi int) { winoTransform(u, w, g, lo, hi, rows, cols, ci, flipped) })
+	e := &winoWeights{version: w.version}
+	c.parallel(16, func(lo, hi int) {
+		for xi := lo; xi < hi; xi++ {
+			e.u[xi] = impl.PackA(rows, cols, u[xi*rows*cols:(xi+1)*rows*cols], cols)
+		}
+	})
+	if c.wino == nil {
+		c.wino = map[winoKey]*winoWeights{}
+	}
+	c.wino[key] = e
+	return e
+}
+
+// winoTransform writes rows lo…hi−1 of the sixteen matrices U_ξ of w (or
+// of its flipped kernel) into u.
+func winoTransform(u []float32, w *Tensor, g *[4][3]float64, lo, hi, rows, cols, ci int, flipped bool) {
+	for r := lo; r < hi; r++ {
 		for cc := 0; cc < cols; cc++ {
 			o, i := r, cc
 			if flipped {
@@ -123,15 +145,6 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 			}
 		}
 	}
-	e := &winoWeights{version: w.version}
-	for xi := range 16 {
-		e.u[xi] = impl.PackA(rows, cols, u[xi*rows*cols:(xi+1)*rows*cols], cols)
-	}
-	if c.wino == nil {
-		c.wino = map[winoKey]*winoWeights{}
-	}
-	c.wino[key] = e
-	return e
 }
 
 // winoScratch is one core's buffers for a sample: the padded input, the
@@ -175,8 +188,8 @@ const winoBandTiles = 2048
 
 // winogradSample is winogradConv for one sample, its work split into
 // chunks run in parallel (impl must be serial). The tiles are taken a band
-// of tile rows at a time: input transform, the sixteen products, output
-// transform. Every value is computed the same way whatever the split and
+// of tile rows at a time: padding, input transform, the sixteen products,
+// output transform. Every value is computed the same way whatever the split and
 // the band: a tile's products sum over the channels alone.
 func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co int, x []float32, ci, h, w int, bias []float32, s *winoScratch, chunks int) {
 	split := func(n int, f func(lo, hi int)) { splitRange(chunks, n, f) }
@@ -190,7 +203,8 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 	// size apart: at a multiple of 4 KiB (ci·tiles often is) the transforms'
 	// sixteen streams would share one set of the L1 cache.
 	vs, ms := ci*tiles+16, mrows*tiles+16
-	s.p = grow(s.p, ci*g.plane)
+	bandPlane := (2*band + 2) * g.wp // a channel's padded rows for one band
+	s.p = grow(s.p, ci*bandPlane)
 	s.v = grow(s.v, 16*vs)
 	s.m = grow(s.m, 16*ms)
 	ow := 2 * tw8
@@ -198,10 +212,6 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 	if cap(s.offs) < ci {
 		s.offs = make([]int, ci)
 	}
-	pad := backend.Padding{Top: 1, Left: 1, Bottom: g.hp - g.h - 1, Right: g.wp - g.w - 1}
-	split(ci, func(lo, hi int) {
-		padPlanes(s.p[lo*g.plane:hi*g.plane], x[lo*h*w:hi*h*w], hi-lo, h, w, g.hp, g.wp, pad)
-	})
 	for ty0 := 0; ty0 < th; ty0 += band {
 		tb := min(band, th-ty0) // tile rows in this band
 		bt := tb * tw8          // its tiles
@@ -211,7 +221,16 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 		}
 		split(ci, func(lo, hi int) {
 			for ch := lo; ch < hi; ch++ {
-				vec.WinogradInput(s.v[ch*bt:], vs, s.p[ch*g.plane+2*ty0*g.wp:(ch+1)*g.plane], g.wp, tb, tw8)
+				// The band's padded rows: input rows 2·ty0−1 … 2·(ty0+tb),
+				// zero outside the image, one zero column on the left.
+				p := s.p[ch*bandPlane : (ch+1)*bandPlane]
+				clear(p)
+				for r := range 2*tb + 2 {
+					if y := 2*ty0 - 1 + r; y >= 0 && y < h {
+						copy(p[r*g.wp+1:][:w], x[(ch*h+y)*w:][:w])
+					}
+				}
+				vec.WinogradInput(s.v[ch*bt:], vs, p, g.wp, tb, tw8)
 			}
 		})
 		split(16, func(lo, hi int) {
