@@ -67,11 +67,21 @@ func (s *Window) launch(l launchSpec) error {
 	}
 	s.timeline.Stop()
 	e := &entry{parent: l.parent, partner: l.partner, started: time.Now(), inputs: l.inputs, source: l.source}
-	opt := studio.StartOptions{OnEvent: s.onEvent, WithEps: true, WithNoise: true, Batch: l.recipe.Count, Inputs: l.inputs}
+	opt := studio.StartOptions{OnEvent: s.onEvent, WithEps: true, WithNoise: true, Batch: l.recipe.Count, Inputs: l.inputs, Retention: s.opt.retention}
 	var run *studio.Run
 	var err error
 	if l.parent != nil {
 		opt.Batch = l.parent.run.Recipe().Count
+		// A fork between kept states first reruns the steps from the
+		// nearest kept one: say so, with progress.
+		opt.Recompute = func(done, total int) {
+			s.do(func() {
+				if s.current == e && !e.done {
+					s.progress.SetValue(float64(done) / float64(total))
+					s.progressLabel.SetText(fmt.Sprintf("recomputing the state at step %d from the nearest kept one: %d of %d", l.at+1, done, total))
+				}
+			})
+		}
 		run, err = s.sess.ForkTo(s.ctx, l.parent.run, l.at, l.recipe, opt)
 	} else if err = s.sess.CheckBatch(l.recipe, l.recipe.Count, 0); err == nil {
 		run, err = s.sess.Start(s.ctx, l.recipe, opt)
@@ -361,17 +371,11 @@ func (s *Window) showCursor() {
 		return
 	}
 	s.showReadout(i)
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		f, err := e.run.Shown(s.ctx, i)
-		s.do(func() {
-			if err != nil || s.current != e || s.timeline.Cursor() != i {
-				return
-			}
-			s.view.ShowFrame(f.X, f.X0, f.Eps, f.Noise)
-		})
-	}()
+	// Every step's pictures are kept (studio.Shot): no U-Net call, so the
+	// timeline moves at once at any model size.
+	if sh, err := e.run.Shot(i); err == nil {
+		s.view.ShowShot(sh.X, sh.X0, sh.Eps, sh.Noise)
+	}
 }
 
 func (s *Window) showReadout(i int) {

@@ -41,7 +41,8 @@ type ChainView struct {
 	bufs     [numPanels]*image.RGBA
 	images   [numPanels]*canvas.Image
 	titles   [numPanels]*canvas.Text
-	last     [numPanels][]float32
+	last     [numPanels][]uint8 // what each panel shows, as 8-bit values (nil: blank)
+	lastBuf  [numPanels][]uint8
 	cols     int
 	OnFocus  func(sample int) // −1 when back to the grid
 	hasFrame bool
@@ -140,7 +141,25 @@ func (v *ChainView) SetFocus(n int) {
 // ShowFrame paints one frame; nil panels are left blank (a re-noising event has
 // no x̂_0). The slices are read during the call only.
 func (v *ChainView) ShowFrame(xt, x0, eps, noise []float32) {
+	var q [numPanels][]uint8
 	for i, x := range [numPanels][]float32{xt, x0, eps, noise} {
+		if x != nil {
+			v.lastBuf[i] = imageio.Quantize(v.lastBuf[i], x)
+			q[i] = v.lastBuf[i]
+		}
+	}
+	v.show(q)
+}
+
+// ShowShot paints pictures already quantized (studio.Shot): what scrubbing
+// a timeline shows, with no arithmetic but the copy to the screen. The
+// slices are kept, not copied: a Shot's pictures never change.
+func (v *ChainView) ShowShot(xt, x0, eps, noise []uint8) {
+	v.show([numPanels][]uint8{xt, x0, eps, noise})
+}
+
+func (v *ChainView) show(panels [numPanels][]uint8) {
+	for i, x := range panels {
 		v.last[i] = x
 		v.paint(i, x)
 	}
@@ -163,7 +182,7 @@ func (v *ChainView) SetHint(text string) {
 // Picture is what a panel shows now (for tests and screenshots).
 func (v *ChainView) Picture(panel int) *image.RGBA { return v.bufs[panel] }
 
-func (v *ChainView) paint(panel int, x []float32) {
+func (v *ChainView) paint(panel int, x []uint8) {
 	dst := v.bufs[panel]
 	s := v.shape
 	per := s.C * s.H * s.W
@@ -172,7 +191,7 @@ func (v *ChainView) paint(panel int, x []float32) {
 		return
 	}
 	if v.focus >= 0 {
-		imageio.PaintSample(dst, 0, 0, x[v.focus*per:(v.focus+1)*per], s.C, s.H, s.W)
+		imageio.PaintSample8(dst, 0, 0, x[v.focus*per:(v.focus+1)*per], s.C, s.H, s.W)
 		return
 	}
 	cols := max(1, v.cols)
@@ -181,7 +200,7 @@ func (v *ChainView) paint(panel int, x []float32) {
 	}
 	for n := 0; n < s.N; n++ {
 		cx, cy := n%cols, n/cols
-		imageio.PaintSample(dst, cx*(s.W+1), cy*(s.H+1), x[n*per:(n+1)*per], s.C, s.H, s.W)
+		imageio.PaintSample8(dst, cx*(s.W+1), cy*(s.H+1), x[n*per:(n+1)*per], s.C, s.H, s.W)
 	}
 }
 

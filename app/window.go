@@ -31,6 +31,9 @@ type Options struct {
 	// queueUI makes background work post to a queue that WaitIdle drains
 	// (tests; see Window.do).
 	queueUI bool
+	// retention is the runs' budget for exact states (0: studio's
+	// default); tests make it small so that most steps are not kept.
+	retention int64
 }
 
 // Window is DDPM Studio's main window. It wires the panels (sampler,
@@ -363,15 +366,19 @@ func (s *Window) updateStatus() {
 	if s.info.BackendNote != "" {
 		backend += " (" + s.info.BackendNote + ")"
 	}
-	var held int64
+	var pics, states int64
+	var npics, nstates int
 	for _, e := range s.runs.entries {
-		held += e.run.MemoryHeld()
+		h := e.run.Holding()
+		pics, states = pics+h.PictureBytes, states+h.StateBytes
+		npics, nstates = npics+h.Pictures, nstates+h.States
 	}
 	name := s.info.Name
 	if name == studio.EmbeddedModel {
 		name = "embedded MNIST model"
 	}
-	s.status.SetText(fmt.Sprintf("backend %s · %s · %d runs hold %.1f MB · F1 lists the keys", backend, name, len(s.runs.entries), float64(held)/(1<<20)))
+	s.status.SetText(fmt.Sprintf("backend %s · %s · %d runs keep %d pictures (%.1f MB) and %d exact states (%.1f MB) · F1 lists the keys",
+		backend, name, len(s.runs.entries), npics, float64(pics)/(1<<20), nstates, float64(states)/(1<<20)))
 }
 
 // statusText is the status bar's text.

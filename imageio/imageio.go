@@ -317,12 +317,35 @@ func ReadPNGText(r io.Reader) (map[string]string, error) {
 	return out, nil
 }
 
+// Quantize writes To8Bit of every value of x into dst (grown to len(x)) and
+// returns it: the bytes a view paints for x, which a run keeps for every
+// step so that its timeline never recomputes a picture.
+func Quantize(dst []uint8, x []float32) []uint8 {
+	if cap(dst) < len(x) {
+		dst = make([]uint8, len(x))
+	}
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = To8Bit(v)
+	}
+	return dst
+}
+
 // PaintSample writes one sample (C = 1 grey or C = 3 RGB, values in
 // [−1, 1]) into dst with its top-left corner at (x0, y0), as opaque pixels
 // mapped as DDPMPipeline maps them. It allocates nothing: the live view
 // calls it for every frame it shows. Channels other than 1 and 3 show the
 // first channel as grey.
 func PaintSample(dst *image.RGBA, x0, y0 int, x []float32, c, h, w int) {
+	paintPlanes(dst, x0, y0, x, c, h, w, To8Bit)
+}
+
+// PaintSample8 is PaintSample for values already quantized (Quantize).
+func PaintSample8(dst *image.RGBA, x0, y0 int, x []uint8, c, h, w int) {
+	paintPlanes(dst, x0, y0, x, c, h, w, func(v uint8) uint8 { return v })
+}
+
+func paintPlanes[T float32 | uint8](dst *image.RGBA, x0, y0 int, x []T, c, h, w int, to8 func(T) uint8) {
 	hw := h * w
 	for y := 0; y < h; y++ {
 		row := dst.Pix[(y0+y)*dst.Stride+4*x0:]
@@ -330,9 +353,9 @@ func PaintSample(dst *image.RGBA, x0, y0 int, x []float32, c, h, w int) {
 			p := y*w + i
 			var r, g, b uint8
 			if c == 3 {
-				r, g, b = To8Bit(x[p]), To8Bit(x[hw+p]), To8Bit(x[2*hw+p])
+				r, g, b = to8(x[p]), to8(x[hw+p]), to8(x[2*hw+p])
 			} else {
-				r = To8Bit(x[p])
+				r = to8(x[p])
 				g, b = r, r
 			}
 			o := 4 * i

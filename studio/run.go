@@ -45,6 +45,9 @@ type StartOptions struct {
 	Batch int
 	// Progress receives run-wide counts after every event, all batches.
 	Progress func(done, total int)
+	// Recompute receives the events done of those a fork reruns before its
+	// first own event, when it starts between the parent's kept states.
+	Recompute func(done, total int)
 	// Inputs are the inpainting image and mask the recipe needs.
 	Inputs Inputs
 }
@@ -85,21 +88,26 @@ type Run struct {
 	// replayParent: the parent is a recipe to replay up to the fork (a fork
 	// recipe started from scratch), not a live run.
 	replayParent bool
+	// forkPending: the fork's starting state is still to be read (or
+	// recomputed) from the parent when the run starts.
+	forkPending bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	frames  map[int]*Frame // own frames kept, by plan index
-	done    int            // own events finished (first batch)
-	final   []float32      // x after the last event of the first batch
-	paused  bool
-	resume  chan struct{}
-	held    int64
-	result  *Result
-	err     error
-	finishd chan struct{}
-	notice  string
+	mu        sync.Mutex
+	frames    map[int]*Frame // own frames kept, by plan index
+	shots     map[int]*Shot  // every own step's pictures, by plan index
+	shotBytes int64
+	done      int       // own events finished (first batch)
+	final     []float32 // x after the last event of the first batch
+	paused    bool
+	resume    chan struct{}
+	held      int64
+	result    *Result
+	err       error
+	finishd   chan struct{}
+	notice    string
 }
 
 // Notice is a remark about the run's inputs for the user ("image and mask
@@ -171,7 +179,7 @@ func (s *Session) newRun(ctx context.Context, r Recipe, opt StartOptions) (*Run,
 	}
 	batch = min(batch, r.Count)
 	run := &Run{s: s, recipe: r, known: known, sched: sched, model: model, labels: labels, batch: batch, opt: opt,
-		frames: map[int]*Frame{}, finishd: make(chan struct{}), notice: notice}
+		frames: map[int]*Frame{}, shots: map[int]*Shot{}, finishd: make(chan struct{}), notice: notice}
 	run.shape = s.Shape()
 	run.shape.N = batch
 	smp, err := run.sampler()
@@ -278,11 +286,12 @@ func (r *Run) Final() []float32 {
 	return r.final
 }
 
-// MemoryHeld is the bytes of frames the run keeps (its own, not its parent's).
+// MemoryHeld is the bytes of frames and pictures the run keeps (its own,
+// not its parent's).
 func (r *Run) MemoryHeld() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.held
+	return r.held + r.shotBytes
 }
 
 // KeepEvery is the retention stride: 1 when every frame is kept.
@@ -374,6 +383,14 @@ func (r *Run) loop() {
 		}
 		r.initX = x
 	}
+	if r.forkPending {
+		f, err := r.parent.frame(r.ctx, r.start, r.opt.Recompute)
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.initX = f.X
+	}
 	total := (len(r.plan) - r.start) * ((r.recipe.Count + r.batch - 1) / r.batch)
 	for b := 0; b*r.batch < r.recipe.Count; b++ {
 		n := min(r.batch, r.recipe.Count-b*r.batch)
@@ -435,11 +452,14 @@ func (r *Run) record(f diffusion.Frame) {
 	if r.opt.WithNoise {
 		fr.Noise = clone(f.Noise)
 	}
+	sh := shotOf(fr)
 	r.mu.Lock()
 	if r.kept(i) {
 		r.frames[i] = fr
 		r.held += r.frameSz
 	}
+	r.shots[i] = sh
+	r.shotBytes += sh.bytes()
 	r.done++
 	r.mu.Unlock()
 	if r.opt.OnEvent != nil {
@@ -477,6 +497,11 @@ var ErrNotRecorded = errors.New("frame not recorded (yet)")
 // from the nearest retained frame before it (bit-identical: the noise is a
 // pure function of seed and step). Frames before a fork are the parent's.
 func (r *Run) Frame(ctx context.Context, i int) (Frame, error) {
+	return r.frame(ctx, i, nil)
+}
+
+// frame is Frame, reporting the events a recomputation runs to progress.
+func (r *Run) frame(ctx context.Context, i int, progress func(done, total int)) (Frame, error) {
 	if i < 0 || i >= len(r.plan) {
 		return Frame{}, fmt.Errorf("frame %d outside the plan of %d events", i, len(r.plan))
 	}
@@ -484,7 +509,7 @@ func (r *Run) Frame(ctx context.Context, i int) (Frame, error) {
 		if r.parent == nil {
 			return Frame{}, fmt.Errorf("frame %d: the run starts at event %d", i, r.start)
 		}
-		return r.parent.Frame(ctx, i)
+		return r.parent.frame(ctx, i, progress)
 	}
 	r.mu.Lock()
 	f, ok := r.frames[i]
@@ -503,12 +528,12 @@ func (r *Run) Frame(ctx context.Context, i int) (Frame, error) {
 	if bf == nil {
 		return Frame{}, fmt.Errorf("frame %d: the kept frame %d is missing", i, base)
 	}
-	return r.recompute(ctx, bf, i)
+	return r.recompute(ctx, bf, i, progress)
 }
 
 // recompute runs the events from kept frame bf up to and including i with
 // a fresh sampler, and returns frame i.
-func (r *Run) recompute(ctx context.Context, bf *Frame, i int) (Frame, error) {
+func (r *Run) recompute(ctx context.Context, bf *Frame, i int, progress func(done, total int)) (Frame, error) {
 	smp, err := r.sampler()
 	if err != nil {
 		return Frame{}, err
@@ -519,6 +544,11 @@ func (r *Run) recompute(ctx context.Context, bf *Frame, i int) (Frame, error) {
 		Model: r.model, Sampler: smp, Shape: r.shape, Seed: r.recipe.Seed, Classes: classes,
 		FirstSample: r.recipe.First, Start: bf.Index - r.start, End: i - r.start + 1,
 		Init: bf.X, NoiseOffset: r.start, RecordNoise: r.opt.WithNoise,
+		Progress: func(pr diffusion.Progress) {
+			if progress != nil {
+				progress(pr.Done, i-bf.Index+1)
+			}
+		},
 		OnFrame: func(f diffusion.Frame) {
 			if f.Index+r.start == i {
 				out = Frame{Index: i, Event: f.Event, X: clone(f.X), X0: clone(f.X0)}
@@ -729,11 +759,10 @@ func (s *Session) Fork(ctx context.Context, parent *Run, at int, c Changes, opt 
 	if err := run.setForkPlan(parent, at); err != nil {
 		return nil, err
 	}
-	f, err := parent.Frame(ctx, at)
-	if err != nil {
-		return nil, err
-	}
-	run.initX = f.X
+	// The state at the fork: kept, or recomputed from the nearest kept one
+	// on the fork's own goroutine with progress (loop), so that a fork
+	// between a 256² chain's kept states never blocks the caller.
+	run.forkPending = true
 	run.planRetention()
 	if err := s.claim(run); err != nil {
 		return nil, err

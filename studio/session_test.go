@@ -291,8 +291,8 @@ func TestTinyRetentionBudgetRecomputesIdentically(t *testing.T) {
 	full, _ := run(t, s, r, StartOptions{WithEps: true})
 	frameBytes := int64(3 * 4 * 2 * 64)
 	small, _ := run(t, s, r, StartOptions{WithEps: true, Retention: 6 * frameBytes})
-	if small.KeepEvery() < 2 || small.MemoryHeld() > 8*frameBytes {
-		t.Fatalf("retention: every %d, holding %d bytes", small.KeepEvery(), small.MemoryHeld())
+	if h := small.Holding(); small.KeepEvery() < 2 || h.StateBytes > 8*frameBytes {
+		t.Fatalf("retention: every %d, holding %d bytes of states", small.KeepEvery(), h.StateBytes)
 	}
 	recomputed := 0
 	for i := 0; i < 40; i++ {
