@@ -186,6 +186,7 @@ func (s *Window) runEnded(e *entry, err error) {
 		s.showCursor()
 	}
 	s.updateStatus()
+	s.updateEstimate() // now from the passes just timed
 }
 
 // setButtons enables what the current entry allows.

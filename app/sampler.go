@@ -41,29 +41,43 @@ type samplerPanel struct {
 	guidanceLabel *widget.Label
 	seed          *widget.Entry
 	lock          *widget.Check
+	estimate      *widget.Label // how long Generate would take
+	onChange      func()        // a setting the estimate depends on changed
 	obj           fyne.CanvasObject
+}
+
+func (p *samplerPanel) changed() {
+	if p.onChange != nil {
+		p.onChange()
+	}
 }
 
 // newSamplerPanel builds the card; copySeed puts the seed on the clipboard.
 func newSamplerPanel(copySeed func(string)) *samplerPanel {
 	p := &samplerPanel{}
-	p.kind = widget.NewRadioGroup([]string{"DDPM", "DDIM"}, nil)
+	p.kind = widget.NewRadioGroup([]string{"DDPM", "DDIM"}, func(string) { p.changed() })
 	p.kind.Horizontal, p.kind.Required = true, true
 	p.steps = widget.NewEntry()
+	p.steps.OnChanged = func(string) { p.changed() }
 	p.etaLabel = widget.NewLabel("η 0.00")
 	p.eta = widget.NewSlider(0, 1)
 	p.eta.Step = 0.05
 	p.eta.OnChanged = func(v float64) { p.etaLabel.SetText(fmt.Sprintf("η %.2f", v)) }
 	p.clip = widget.NewCheck("clip x̂₀ to [-1, 1]", nil)
-	p.count = widget.NewSelect(countNames, nil)
-	p.class = widget.NewSelect([]string{noClass}, nil)
+	p.count = widget.NewSelect(countNames, func(string) { p.changed() })
+	p.class = widget.NewSelect([]string{noClass}, func(string) { p.changed() })
 	p.guidanceLabel = widget.NewLabel("guidance 2.0")
 	p.guidance = widget.NewSlider(0, 8)
 	p.guidance.Step = 0.25
-	p.guidance.OnChanged = func(v float64) { p.guidanceLabel.SetText(fmt.Sprintf("guidance %.2f", v)) }
+	p.guidance.OnChanged = func(v float64) {
+		p.guidanceLabel.SetText(fmt.Sprintf("guidance %.2f", v))
+		p.changed()
+	}
 	p.classBox = container.NewVBox(widget.NewLabel("Class"), p.class, p.guidanceLabel, p.guidance)
 	p.seed = widget.NewEntry()
 	p.lock = widget.NewCheck("lock", nil)
+	p.estimate = widget.NewLabel("")
+	p.estimate.Wrapping = fyne.TextWrapWord
 	seedRow := container.NewBorder(nil, nil, nil, container.NewHBox(
 		widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.rollSeed),
 		widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { copySeed(p.seed.Text) }),
@@ -74,7 +88,7 @@ func newSamplerPanel(copySeed func(string)) *samplerPanel {
 		p.etaLabel, p.eta, p.clip,
 		container.NewBorder(nil, nil, widget.NewLabel("samples"), nil, p.count),
 		p.classBox,
-		widget.NewLabel("Seed"), seedRow))
+		widget.NewLabel("Seed"), seedRow, p.estimate))
 	return p
 }
 

@@ -188,6 +188,7 @@ func (s *Window) build() {
 	s.progressLabel = widget.NewLabel("")
 
 	s.sampler = newSamplerPanel(func(t string) { s.win.Clipboard().SetContent(t) })
+	s.sampler.onChange = s.updateEstimate
 	s.schedule = newSchedulePanel(&s.bg, s.do)
 	s.schedule.OnChanged = s.showNoised
 	s.model = newModelPanel(s.prefs, s.OpenModel, s.openModelDialog, s.openHubDialog)
@@ -264,6 +265,20 @@ func (s *Window) setSession(sess *studio.Session, dir string) {
 	s.schedule.setModel(sess)
 	s.resetInputs()
 	s.updateStatus()
+	s.updateEstimate()
+	// Until a run has been timed, the estimate rests on a probe of the
+	// backend (a few convolutions, milliseconds), made off the UI goroutine.
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := sess.ProbeSpeed(s.ctx); err == nil {
+			s.do(func() {
+				if s.sess == sess {
+					s.updateEstimate()
+				}
+			})
+		}
+	}()
 }
 
 // hasClassPicker reports whether the class picker is shown.

@@ -302,9 +302,6 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer sess.Close()
 	info := sess.Info()
-	if !f.quiet && info.BackendNote != "" {
-		fmt.Fprintln(stderr, "backend:", info.BackendNote)
-	}
 	if f.from != "" && info.Hash != recipe.ModelHash {
 		return fmt.Errorf("the weights in %s (sha256 %.12s…) are not the ones the recipe used (%.12s…)", info.Weights, info.Hash, recipe.ModelHash)
 	}
@@ -329,6 +326,19 @@ func runSample(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err := sess.CheckBatch(recipe, batch, int64(f.memoryGiB*(1<<30))); err != nil {
 		return fmt.Errorf("--batch %d: %w (or raise --memory-budget)", batch, err)
+	}
+	if !f.quiet {
+		// The first line: how long this will take (a Hub download's
+		// progress, when there was one, came before it).
+		if err := sess.ProbeSpeed(ctx); err != nil {
+			return err
+		}
+		if e, err := sess.Estimate(recipe, batch); err == nil {
+			fmt.Fprintln(stderr, e)
+		}
+		if info.BackendNote != "" {
+			fmt.Fprintln(stderr, "backend:", info.BackendNote)
+		}
 	}
 	opt := studio.StartOptions{Batch: batch, WithEps: f.trajectory != ""}
 	var mask image.Image

@@ -702,7 +702,7 @@ func TestScheduleCSV(t *testing.T) {
 func errorLines(stderr string) string {
 	var keep []string
 	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		if !strings.HasPrefix(l, "loading ") && !strings.HasPrefix(l, "seed ") && !strings.HasPrefix(l, "backend: ") {
+		if !strings.HasPrefix(l, "loading ") && !strings.HasPrefix(l, "seed ") && !strings.HasPrefix(l, "backend: ") && !strings.HasPrefix(l, "estimated ") {
 			keep = append(keep, l)
 		}
 	}
@@ -930,5 +930,18 @@ func TestTrajectoryExport(t *testing.T) {
 	}
 	if r := run(t, dir, "sample", "--trajectory", "chain.npy"); r.code == 0 || !strings.Contains(r.stderr, "safetensors") {
 		t.Errorf("a .npy trajectory: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestSampleSaysHowLongFirst: once the model is loaded, the first line is
+// the run's estimated time and the work it counts.
+func TestSampleSaysHowLongFirst(t *testing.T) {
+	r := run(t, t.TempDir(), "sample", "--steps", "5", "--count", "3", "--batch", "2", "--out", "a.png")
+	lines := strings.Split(r.stderr, "\n")
+	if r.code != 0 || len(lines) < 2 || !strings.HasPrefix(lines[0], "loading ") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.HasPrefix(lines[1], "estimated ") || !strings.Contains(lines[1], ": 10 U-Net passes") {
+		t.Errorf("the line after loading is %q, want the estimate of 2 batches × 5 steps", lines[1])
 	}
 }

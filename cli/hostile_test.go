@@ -203,7 +203,7 @@ func TestHostileInputs(t *testing.T) {
 			}
 			var lines []string // the error lines: progress ("loading …") aside
 			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-				if !strings.HasPrefix(l, "loading ") && !strings.HasPrefix(l, "backend: ") {
+				if !strings.HasPrefix(l, "loading ") && !strings.HasPrefix(l, "backend: ") && !strings.HasPrefix(l, "estimated ") {
 					lines = append(lines, l)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ddpmstudio/ddpmstudio/assets"
 	"github.com/ddpmstudio/ddpmstudio/diffusion"
@@ -68,6 +69,7 @@ type Session struct {
 	info   ModelInfo
 	loaded *unet.Loaded
 	model  *lockedModel
+	meter  *speedMeter // the passes timed, for Estimate
 
 	mu     sync.Mutex
 	active *Run
@@ -172,7 +174,8 @@ func NewSession(l *unet.Loaded, name string) *Session {
 		Trained: ScheduleOf(l.Scheduler), HasScheduler: l.HasScheduler,
 		FLOPs: l.Model.FLOPs(c.SampleSize[0], c.SampleSize[1]), Backend: BackendCPU,
 	}
-	return &Session{info: info, loaded: l, model: &lockedModel{m: l.Model}}
+	meter := &speedMeter{}
+	return &Session{info: info, loaded: l, meter: meter, model: &lockedModel{m: l.Model, meter: meter, flops: info.FLOPs}}
 }
 
 // Info describes the model.
@@ -343,13 +346,44 @@ func (s *Session) DefaultBatch() int {
 }
 
 // CheckBatch refuses a batch whose activations exceed budget bytes
-// (unet.DefaultActivationBudget when ≤ 0); guidance doubles the batch.
+// (unet.DefaultActivationBudget when ≤ 0), before any work, in one line
+// that names the largest batch that fits; guidance doubles the batch.
 func (s *Session) CheckBatch(r Recipe, batch int, budget int64) error {
-	n := min(batch, r.Count)
+	n := max(1, min(batch, r.Count))
+	k := 1
 	if (r.Class != nil || r.AnyClass) && r.Guidance != 1 {
-		n *= 2
+		k = 2
 	}
-	return unet.CheckActivations(s.loaded.Model.Config, n, s.info.Height, s.info.Width, budget)
+	if budget <= 0 {
+		budget = unet.DefaultActivationBudget
+	}
+	c, h, w := s.loaded.Model.Config, s.info.Height, s.info.Width
+	need, err := unet.ActivationBytes(c, k*n, h, w)
+	if err != nil {
+		return err
+	}
+	if need <= budget {
+		return nil
+	}
+	// Activations grow with the batch: bisect for the largest that fits.
+	lo, hi := 0, n // lo fits (none trivially), hi does not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		b, err := unet.ActivationBytes(c, k*mid, h, w)
+		if err != nil {
+			return err
+		}
+		if b <= budget {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	head := fmt.Sprintf("batch %d needs %.2f GiB of activations on %d×%d, above the budget of %.2f GiB", n, float64(need)/(1<<30), h, w, float64(budget)/(1<<30))
+	if lo == 0 {
+		return fmt.Errorf("%s; not even one sample fits", head)
+	}
+	return fmt.Errorf("%s; the largest batch that fits is %d", head, lo)
 }
 
 // Describe is the model's description as text, for `info`.
@@ -388,17 +422,24 @@ func (s *Session) Describe() string {
 
 // lockedModel lets runs and frame recomputations share one model, one
 // forward pass at a time (the model reuses its activation buffers).
+// Each pass is timed for the session's estimates.
 type lockedModel struct {
-	mu sync.Mutex
-	m  *unet.Model
+	mu    sync.Mutex
+	m     *unet.Model
+	meter *speedMeter
+	flops float64 // per sample
 }
 
 func (l *lockedModel) Predict(ctx context.Context, x []float32, shape diffusion.Shape, t []int, classes []int) ([]float32, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	t0 := time.Now()
 	out, err := l.m.Predict(ctx, x, shape, t, classes)
 	if err != nil {
 		return nil, err
+	}
+	if l.meter != nil {
+		l.meter.add(float64(shape.N)*l.flops/1e9, time.Since(t0))
 	}
 	// The model reuses its output buffer on the next call, which may come
 	// from another goroutine once the lock is released.

@@ -118,9 +118,16 @@ func (c *Backend) Upload(dst backend.Tensor, src []float32) {
 func (c *Backend) Download(dst []float32, src backend.Tensor) { copy(dst, data(src)) }
 
 // Free implements Backend: the garbage collector reclaims the memory.
+// Its packed and transformed forms go with it.
 func (c *Backend) Free(t backend.Tensor) {
 	if ct, ok := t.(*Tensor); ok {
 		ct.Data = nil
+		c.mu.Lock()
+		delete(c.packed, ct)
+		delete(c.flipped, ct)
+		delete(c.wino, winoKey{ct, false})
+		delete(c.wino, winoKey{ct, true})
+		c.mu.Unlock()
 	}
 }
 
