@@ -100,6 +100,11 @@ func OpenOn(ctx context.Context, dir string, b unet.Backend) (*Session, error) {
 }
 
 func openOn(ctx context.Context, dir string, b unet.Backend, opt OpenOptions) (*Session, error) {
+	if c, ok := b.(*cpu.Backend); ok {
+		// A session only samples: each kernel is kept in the one form its
+		// products read (420 of a 256² model's 455 MB are kernels).
+		c.ForInference()
+	}
 	var l *unet.Loaded
 	var err error
 	name := ModelName(dir)

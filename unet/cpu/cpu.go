@@ -23,6 +23,9 @@ type Tensor struct {
 	version uint64
 	// fresh marks memory that holds garbage (see Fresh).
 	fresh bool
+	// released: the values live only in their packed or transformed
+	// form (Backend.ForInference); Data is nil.
+	released bool
 }
 
 // Touch marks the tensor's contents as changed.
@@ -74,6 +77,10 @@ type Backend struct {
 	winos []winoScratch
 	wino  map[winoKey]*winoWeights
 	winoU []float32 // a kernel's unpacked U on its way to being packed
+	// inference: weights are released once packed or transformed
+	// (ForInference); err is the sticky error of a use that needed them.
+	inference bool
+	err       error
 }
 
 type packedWeights struct {
@@ -110,12 +117,22 @@ func (c *Backend) Adopt(s backend.Shape, v []float32) backend.Tensor {
 // Upload implements Backend.
 func (c *Backend) Upload(dst backend.Tensor, src []float32) {
 	t := dst.(*Tensor)
+	if t.released { // new values: the tensor holds them again
+		t.Data, t.released = make([]float32, t.shape.Len()), false
+	}
 	copy(t.Data, src)
 	t.version++
 }
 
 // Download implements Backend.
-func (c *Backend) Download(dst []float32, src backend.Tensor) { copy(dst, data(src)) }
+func (c *Backend) Download(dst []float32, src backend.Tensor) {
+	if t, ok := src.(*Tensor); ok && t.released {
+		clear(dst)
+		c.fail(errReleased)
+		return
+	}
+	copy(dst, data(src))
+}
 
 // Free implements Backend: the garbage collector reclaims the memory.
 // Its packed and transformed forms go with it.
@@ -135,7 +152,13 @@ func (c *Backend) Free(t backend.Tensor) {
 func (c *Backend) Close() error { return nil }
 
 // Err implements Backend: the CPU kernels cannot fail.
-func (c *Backend) Err() error { return nil }
+// The kernels cannot fail; reading back weights released for inference
+// can (ForInference).
+func (c *Backend) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
 
 // Caps implements Backend.
 func (c *Backend) Caps() backend.Caps { return backend.Caps{} }
@@ -174,11 +197,20 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		u := c.winogradWeights(w.(*Tensor), false, impl)
+		if u == nil {
+			clear(dd)
+			return
+		}
+		c.release(w.(*Tensor))
 		c.winogradConv(impl, u, dd, co, xd, n, ci, h, wd, bd)
 		return
 	}
 	if fast && stride == 1 && kh == kw {
 		pa := c.packedA(w.(*Tensor), impl, co, k)
+		if pa == nil {
+			clear(dd)
+			return
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.gridConv(impl, pa, dd, co, xd, n, ci, h, wd, kh, pad, bd)
@@ -192,6 +224,10 @@ func (c *Backend) Conv2D(dst, x, w, bias backend.Tensor, stride int, pad backend
 	}
 	if fast {
 		pa := c.packedA(w.(*Tensor), impl, co, k)
+		if pa == nil {
+			clear(dd)
+			return
+		}
 		for s := 0; s < n; s++ {
 			xin := xd[s*ci*h*wd : (s+1)*ci*h*wd]
 			impl.GemmPacked(pa, p, convPacker(xin, h, wd, kh, kw, stride, pad, wo), dd[s*co*p:(s+1)*co*p], p)
@@ -227,8 +263,13 @@ func (c *Backend) packedA(w *Tensor, impl sgemm.Implementation, m, k int) *sgemm
 	if e, ok := c.packed[w]; ok && e.version == w.version {
 		return e.a
 	}
+	if w.released {
+		c.failLocked(errReleased)
+		return nil
+	}
 	pa := impl.PackA(m, k, w.Data, k)
 	c.packed[w] = packedWeights{version: w.version, a: pa}
+	c.release(w)
 	return pa
 }
 

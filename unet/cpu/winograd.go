@@ -85,6 +85,10 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 	if e, ok := c.wino[key]; ok && e.version == w.version {
 		return e
 	}
+	if w.released {
+		c.failLocked(errReleased)
+		return nil
+	}
 	s := w.shape
 	co, ci := s[0], s[1]
 	rows, cols := co, ci // U_ξ is rows × cols
