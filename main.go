@@ -5,8 +5,8 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/ddpmstudio/ddpmstudio/cli"
