@@ -64,10 +64,12 @@ func ReadWeights(path string) (*Weights, error) {
 	if err != nil {
 		return nil, err
 	}
-	return weightsFromBytes(b, path)
+	return weightsFromBytes(b, path, "")
 }
 
-func weightsFromBytes(b []byte, path string) (*Weights, error) {
+// weightsFromBytes parses a checkpoint's bytes; hash is their SHA-256 in
+// hex when the reader computed it on the way, or "".
+func weightsFromBytes(b []byte, path, hash string) (*Weights, error) {
 	var ts []safetensors.Tensor
 	if strings.HasSuffix(path, ".bin") {
 		// A torch.save archive, read without running it. The hash stays
@@ -93,8 +95,10 @@ func weightsFromBytes(b []byte, path string) (*Weights, error) {
 	// conversion and the checks.
 	var sum [sha256.Size]byte
 	var hashing sync.WaitGroup
-	hashing.Go(func() { sum = sha256.Sum256(b) })
-	defer hashing.Wait() // an error return waits too: no goroutine outlives the load
+	if hash == "" {
+		hashing.Go(func() { sum = sha256.Sum256(b) })
+		defer hashing.Wait() // an error return waits too: no goroutine outlives the load
+	}
 	w := &Weights{Source: path, Tensors: make(map[string]WeightTensor, len(ts))}
 	for _, t := range ts {
 		// F32 tensors are views of b, not copies: b is this load's
@@ -113,7 +117,10 @@ func weightsFromBytes(b []byte, path string) (*Weights, error) {
 		w.Tensors[nn] = WeightTensor{Dims: t.Shape, Data: v}
 	}
 	hashing.Wait()
-	w.Hash = hex.EncodeToString(sum[:])
+	w.Hash = hash
+	if hash == "" {
+		w.Hash = hex.EncodeToString(sum[:])
+	}
 	return w, nil
 }
 
@@ -362,11 +369,12 @@ func LoadContext(ctx context.Context, dir string, b Backend, opt LoadOptions) (*
 		}
 		hasSched = true
 	}
-	wb, err := safeio.ReadFile(ctx, f.Weights, MaxWeightsBytes)
+	hasher := sha256.New()
+	wb, err := safeio.ReadFileHashed(ctx, f.Weights, MaxWeightsBytes, hasher)
 	if err != nil {
 		return nil, err
 	}
-	w, err := weightsFromBytes(wb, f.Weights)
+	w, err := weightsFromBytes(wb, f.Weights, hex.EncodeToString(hasher.Sum(nil)))
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +405,7 @@ func LoadFS(fsys fs.FS, name string, b Backend) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	w, err := weightsFromBytes(wb, name+"/diffusion_pytorch_model.safetensors")
+	w, err := weightsFromBytes(wb, name+"/diffusion_pytorch_model.safetensors", "")
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -80,6 +81,30 @@ func CheckRegular(path string) error {
 // checked before anything is allocated, and again while reading (a file
 // that grows is cut off at limit+1 bytes and refused).
 func ReadFile(ctx context.Context, path string, limit int64) ([]byte, error) {
+	return readFile(ctx, path, limit, nil)
+}
+
+// ReadFileHashed is ReadFile that also writes the bytes to h (a SHA-256,
+// say) as they arrive, on another goroutine: a 455 MB checkpoint is read
+// and hashed in the time of the slower of the two, not of both.
+func ReadFileHashed(ctx context.Context, path string, limit int64, h hash.Hash) ([]byte, error) {
+	chunks := make(chan []byte, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for c := range chunks {
+			h.Write(c)
+		}
+	}()
+	b, err := readFile(ctx, path, limit, func(c []byte) { chunks <- c })
+	close(chunks)
+	<-done
+	return b, err
+}
+
+// readFile reads path, handing each piece read to got (when not nil).
+// The pieces stay valid: a buffer that has to grow is copied, not reused.
+func readFile(ctx context.Context, path string, limit int64, got func([]byte)) ([]byte, error) {
 	f, size, err := Open(path)
 	if err != nil {
 		return nil, err
@@ -98,6 +123,9 @@ func ReadFile(ctx context.Context, path string, limit int64) ([]byte, error) {
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := r.Read(buf[len(buf):min(cap(buf), len(buf)+chunk)])
+		if got != nil && n > 0 {
+			got(buf[len(buf) : len(buf)+n])
+		}
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
 			return nil, fmt.Errorf("%s: %w: more than %d bytes", path, ErrTooLarge, limit)

@@ -3,7 +3,9 @@ package safeio
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -66,5 +68,32 @@ func TestReader(t *testing.T) {
 	r = Reader(ctx, bytes.NewReader(make([]byte, 10)), "x", 50)
 	if _, err := io.ReadAll(r); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// TestReadFileHashed: the bytes are ReadFile's and the hash is theirs, for
+// files smaller than a read and spanning several; refusals stay refusals.
+func TestReadFileHashed(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 3*chunk + 5} {
+		p := filepath.Join(dir, fmt.Sprint(n))
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = byte(i * 7)
+		}
+		if err := os.WriteFile(p, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		got, err := ReadFileHashed(context.Background(), p, int64(n)+1, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(want); !bytes.Equal(got, want) || !bytes.Equal(h.Sum(nil), sum[:]) {
+			t.Errorf("%d bytes: the bytes or their hash differ", n)
+		}
+	}
+	if _, err := ReadFileHashed(context.Background(), dir, 1<<20, sha256.New()); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("a folder: %v", err)
 	}
 }
