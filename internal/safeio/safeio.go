@@ -13,6 +13,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/hugemem"
 )
 
 // ErrTooLarge is wrapped when a file exceeds the limit its reader allows.
@@ -114,6 +116,7 @@ func readFile(ctx context.Context, path string, limit int64, got func([]byte)) (
 		return nil, fmt.Errorf("%s: %w: %d bytes, the limit is %d", path, ErrTooLarge, size, limit)
 	}
 	buf := make([]byte, 0, size+1)
+	hugemem.Advise(buf[:cap(buf)]) // a checkpoint: 2 MiB page faults, not 4 KiB ones
 	r := io.LimitReader(f, limit+1)
 	for {
 		if err := ctx.Err(); err != nil {

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"github.com/ddpmstudio/ddpmstudio/internal/hugemem"
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 	"github.com/ddpmstudio/ddpmstudio/unet/vec"
@@ -104,9 +105,15 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 	u := c.winoU
 	c.parallel(rows, func(lo, hi int) { winoTransform(u, w, g, lo, hi, rows, cols, ci, flipped) })
 	e := &winoWeights{version: w.version}
+	// The sixteen packed matrices share one allocation, advised for huge
+	// pages (hugemem): it is filled once, and faulting it in by 4 KiB
+	// pages cost more than the packing.
+	size := impl.PackedLen(rows, cols)
+	slab := hugemem.Floats(16 * size)
 	c.parallel(16, func(lo, hi int) {
 		for xi := lo; xi < hi; xi++ {
-			e.u[xi] = impl.PackA(rows, cols, u[xi*rows*cols:(xi+1)*rows*cols], cols)
+			pa := sgemm.PackedAOn(slab[xi*size : (xi+1)*size : (xi+1)*size])
+			e.u[xi] = impl.PackAInto(pa, rows, cols, u[xi*rows*cols:(xi+1)*rows*cols], cols)
 		}
 	})
 	if c.wino == nil {
@@ -228,10 +235,14 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 				// The band's padded rows: input rows 2·ty0−1 … 2·(ty0+tb),
 				// zero outside the image, one zero column on the left.
 				p := s.p[ch*bandPlane : (ch+1)*bandPlane]
-				clear(p)
 				for r := range 2*tb + 2 {
+					row := p[r*g.wp : (r+1)*g.wp]
 					if y := 2*ty0 - 1 + r; y >= 0 && y < h {
-						copy(p[r*g.wp+1:][:w], x[(ch*h+y)*w:][:w])
+						row[0] = 0
+						copy(row[1:1+w], x[(ch*h+y)*w:][:w])
+						clear(row[1+w:])
+					} else {
+						clear(row)
 					}
 				}
 				vec.WinogradInput(s.v[ch*bt:], vs, p, g.wp, tb, tw8)
@@ -250,9 +261,16 @@ func winogradSample(impl sgemm.Implementation, u *winoWeights, out []float32, co
 				if bias != nil {
 					b = bias[o]
 				}
+				dst := out[o*h*w : (o+1)*h*w]
+				if bias != nil && ow == w && y1-y0 == 2*tb {
+					// The band's grid rows are the output's rows (a width
+					// of a multiple of 16, as at 256²): transform straight
+					// into them, without the copy.
+					vec.WinogradOutput(dst[y0*w:y1*w], ow, s.m[o*bt:], ms, tb, tw8, b)
+					continue
+				}
 				grid := s.o[o*2*band*ow : (o+1)*2*band*ow]
 				vec.WinogradOutput(grid, ow, s.m[o*bt:], ms, tb, tw8, b)
-				dst := out[o*h*w : (o+1)*h*w]
 				for y := y0; y < y1; y++ {
 					row := dst[y*w : (y+1)*w]
 					src := grid[(y-y0)*ow : (y-y0)*ow+w]

@@ -26,6 +26,7 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		{1, 32, 33, 14, 14},
 		{2, 17, 16, 28, 28},
 		{1, 16, 16, 90, 89}, // 2160 tiles: two bands, the second of three tile rows
+		{1, 16, 17, 96, 96}, // two bands whose rows are the output's: transformed in place
 	}
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, k := range sgemm.Kernels() {

@@ -24,6 +24,8 @@ import (
 	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/hugemem"
 )
 
 // Kernel is one micro-kernel: it adds the product of a packed MR×kc panel
@@ -469,6 +471,23 @@ func (impl Implementation) PackA(m, k int, a []float32, lda int) *PackedA {
 	return impl.PackAInto(nil, m, k, a, lda)
 }
 
+// PackedLen is the number of floats PackA stores for an m×k matrix.
+func (impl Implementation) PackedLen(m, k int) int {
+	kern, _ := impl.setup()
+	size := 0
+	for pc := 0; pc < k; pc += kc {
+		for i0 := 0; i0 < m; i0 += mc {
+			size += roundUp(min(mc, m-i0), kern.MR) * min(kc, k-pc)
+		}
+	}
+	return size
+}
+
+// PackedAOn returns an empty packed matrix that PackAInto fills in buf
+// when buf holds PackedLen floats: several matrices then share one
+// allocation (a Winograd kernel's sixteen).
+func PackedAOn(buf []float32) *PackedA { return &PackedA{data: buf} }
+
 // PackAInto is PackA reusing pa's memory (pa may be nil): for a left
 // operand packed anew on every call, such as a weight gradient's dY.
 func (impl Implementation) PackAInto(pa *PackedA, m, k int, a []float32, lda int) *PackedA {
@@ -485,8 +504,11 @@ func (impl Implementation) PackAInto(pa *PackedA, m, k int, a []float32, lda int
 			size += roundUp(min(mc, m-i0), kern.MR) * min(kc, k-pc)
 		}
 	}
+	if size != impl.PackedLen(m, k) {
+		panic("sgemm: PackedLen disagrees with PackAInto")
+	}
 	if cap(pa.data) < size {
-		pa.data = make([]float32, size)
+		pa.data = hugemem.Floats(size) // weights, filled once: see package hugemem
 	}
 	pa.data = pa.data[:size]
 	for pc := 0; pc < k; pc += kc {
