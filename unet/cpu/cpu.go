@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/ddpmstudio/ddpmstudio/internal/par"
+	"github.com/ddpmstudio/ddpmstudio/internal/hugemem"
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 	"github.com/ddpmstudio/ddpmstudio/unet/vec"
@@ -106,7 +107,7 @@ func data(t backend.Tensor) []float32 { return t.(*Tensor).Data }
 
 // Alloc implements Backend.
 func (c *Backend) Alloc(s backend.Shape) backend.Tensor {
-	return &Tensor{shape: s, Data: make([]float32, s.Len())}
+	return &Tensor{shape: s, Data: hugemem.Floats(s.Len())}
 }
 
 // Adopt implements backend.Adopter: v becomes the tensor's storage.

@@ -169,7 +169,7 @@ type winoScratch struct {
 // is short: scratch keeps its memory from layer to layer.
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
-		return make([]float32, n)
+		return hugemem.Floats(n)
 	}
 	return b[:n]
 }
