@@ -7,8 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
-	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"github.com/ddpmstudio/ddpmstudio/internal/hugemem"
+	"github.com/ddpmstudio/ddpmstudio/internal/par"
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
 	"github.com/ddpmstudio/ddpmstudio/unet/sgemm"
 	"github.com/ddpmstudio/ddpmstudio/unet/vec"
