@@ -19,12 +19,18 @@ import (
 // convolutions (probeEfficiency). Each run's passes refine it.
 
 // probeEfficiency is the ratio of a whole forward pass's speed to the
-// probe's, in FLOPs per second: the normalisations, attention and
-// memory traffic a U-Net has besides its convolutions. Measured on two
-// cores: 0.59 for google/ddpm-cifar10-32, 0.86 for the 256² configs
-// (their layers are larger); 0.7 errs by about 15% either way
-// (docs/cpu-speed.md). The first timed passes replace it.
-const probeEfficiency = 0.7
+// probe's, in FLOPs per second: the normalisations, attention and memory
+// traffic a U-Net has besides its big convolutions, and the small layers
+// of a small model, which run further from the kernel's peak. Measured on
+// two cores: 0.6 for google/ddpm-cifar10-32 (12.4 GFLOP a pass), 0.85
+// for the 256² configs (497 GFLOP); between and beyond, interpolated in
+// log FLOPs and clamped (docs/cpu-speed.md). The first timed passes
+// replace it.
+func probeEfficiency(gflopPerPass float64) float64 {
+	const f0, e0, f1, e1 = 12.4, 0.6, 497, 0.85
+	t := math.Log(gflopPerPass/f0) / math.Log(f1/f0)
+	return min(e1, max(e0, e0+t*(e1-e0)))
+}
 
 // LongDDPM is how long a DDPM run may be estimated to take before the
 // estimate says how long DDIM with DDIMSuggestSteps steps would take.
@@ -162,14 +168,15 @@ func (s *Session) ProbeSpeed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.meter.setProbe(gflops * probeEfficiency)
+	s.meter.setProbe(gflops * probeEfficiency(s.info.FLOPs/1e9))
 	return nil
 }
 
-// probeBackend times three 3×3 convolutions of 128 channels on 64×64 (1.2
-// GFLOP each) after one to warm up, and returns GFLOP/s.
+// probeBackend times 3×3 convolutions of 128 channels on 64×64 (1.2 GFLOP
+// each) after one to warm up, and returns the GFLOP/s of the fastest:
+// the machine's other work only ever slows a run down.
 func probeBackend(b unet.Backend) (float64, error) {
-	const c, hw, reps = 128, 64, 3
+	const c, hw, reps = 128, 64, 5
 	x, y := b.Alloc(unet.Shape{1, c, hw, hw}), b.Alloc(unet.Shape{1, c, hw, hw})
 	w, bias := b.Alloc(unet.Shape{c, c, 3, 3}), b.Alloc(unet.Shape{c, 1, 1, 1})
 	defer func() {
@@ -185,20 +192,19 @@ func probeBackend(b unet.Backend) (float64, error) {
 	b.Upload(w, v[:c*c*9])
 	b.Upload(bias, v[:c])
 	pad := unet.Padding{Top: 1, Left: 1, Bottom: 1, Right: 1}
-	var t0 time.Time
-	for i := range reps + 1 {
-		if i == 1 {
-			b.Download(v, y) // the warm-up (transforms, shader compilation) is done
-			t0 = time.Now()
-		}
+	b.Conv2D(y, x, w, bias, 1, pad)
+	b.Download(v, y) // the warm-up (transforms, shader compilation) is done
+	best := math.Inf(1)
+	for range reps {
+		t0 := time.Now()
 		b.Conv2D(y, x, w, bias, 1, pad)
+		b.Download(v, y) // the barrier: the kernel has finished
+		best = min(best, time.Since(t0).Seconds())
 	}
-	b.Download(v, y)
 	if err := b.Err(); err != nil {
 		return 0, fmt.Errorf("probing the %s backend: %w", b.Name(), err)
 	}
-	sec := time.Since(t0).Seconds()
-	return reps * 2 * c * c * 9 * hw * hw / 1e9 / max(sec, 1e-6), nil
+	return 2 * c * c * 9 * hw * hw / 1e9 / max(best, 1e-6), nil
 }
 
 // speedMeter accumulates the timed forward passes of a session. The first
