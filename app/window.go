@@ -392,8 +392,10 @@ func (s *Window) updateStatus() {
 	if name == studio.EmbeddedModel {
 		name = "embedded MNIST model"
 	}
-	s.status.SetText(fmt.Sprintf("backend %s · %s · %d runs keep %d pictures (%.1f MB) and %d exact states (%.1f MB) · F1 lists the keys",
-		backend, name, len(s.runs.entries), npics, float64(pics)/(1<<20), nstates, float64(states)/(1<<20)))
+	// What the chains hold first: the backend's note (why auto chose it)
+	// can be long enough for the bar to cut what follows.
+	s.status.SetText(fmt.Sprintf("%s · %d runs keep %d pictures (%.1f MB) and %d exact states (%.1f MB) · F1 lists the keys · backend %s",
+		name, len(s.runs.entries), npics, float64(pics)/(1<<20), nstates, float64(states)/(1<<20), backend))
 }
 
 // statusText is the status bar's text.
