@@ -105,8 +105,8 @@ func (p *comparePanel) indices(i int) (ia, ib int, t int) {
 	return at(p.a.run), at(p.b.run), t
 }
 
-// showAt fetches both chains' frames at timeline position i off the UI
-// goroutine and shows them with their difference.
+// showAt shows both chains at timeline position i and, when their frames
+// are at hand, their difference.
 func (p *comparePanel) showAt(s *Window, i int) {
 	a, b := p.a, p.b
 	ia, ib, t := p.indices(i)
@@ -116,6 +116,17 @@ func (p *comparePanel) showAt(s *Window, i int) {
 	}
 	s.timeline.SetReadout(fmt.Sprintf("%s · A step %d/%d · B step %d/%d · same x_T and noise stream (seed %d)",
 		where, min(ia+1, a.run.PlanLen()), a.run.PlanLen(), min(ib+1, b.run.PlanLen()), b.run.PlanLen(), a.run.Recipe().Seed))
+	// The two chains from their kept pictures, at once; their difference
+	// needs the float frames, which a chain kept only at a stride may
+	// recompute: off the UI goroutine.
+	if sh, err := a.run.Shot(ia); err == nil {
+		p.views[0].ShowShot(sh.X, sh.X0, sh.Eps, sh.Noise)
+		p.shownA = ia
+	}
+	if sh, err := b.run.Shot(ib); err == nil {
+		p.views[1].ShowShot(sh.X, sh.X0, sh.Eps, sh.Noise)
+		p.shown = ib
+	}
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
@@ -129,20 +140,10 @@ func (p *comparePanel) showAt(s *Window, i int) {
 			}
 		}
 		s.do(func() {
-			if p.a != a || p.b != b || s.timeline.Cursor() != i {
+			if p.a != a || p.b != b || s.timeline.Cursor() != i || dx == nil {
 				return
 			}
-			if errA == nil {
-				p.views[0].ShowFrame(fa.X, fa.X0, fa.Eps, fa.Noise)
-				p.shownA = ia
-			}
-			if errB == nil {
-				p.views[1].ShowFrame(fb.X, fb.X0, fb.Eps, fb.Noise)
-				p.shown = ib
-			}
-			if dx != nil {
-				p.views[2].ShowFrame(dx, d0, nil, nil)
-			}
+			p.views[2].ShowFrame(dx, d0, nil, nil)
 		})
 	}()
 }
