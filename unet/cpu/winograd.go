@@ -126,6 +126,9 @@ func (c *Backend) winogradWeights(w *Tensor, flipped bool, impl sgemm.Implementa
 // winoTransform writes rows lo…hi−1 of the sixteen matrices U_ξ of w (or
 // of its flipped kernel) into u.
 func winoTransform(u []float32, w *Tensor, g *[4][3]float64, lo, hi, rows, cols, ci int, flipped bool) {
+	gv := *g
+	plane := rows * cols
+	var kf [3][3]float64 // the kernel, turned half a turn when flipped
 	for r := lo; r < hi; r++ {
 		for cc := 0; cc < cols; cc++ {
 			o, i := r, cc
@@ -133,25 +136,43 @@ func winoTransform(u []float32, w *Tensor, g *[4][3]float64, lo, hi, rows, cols,
 				o, i = cc, r
 			}
 			k := w.Data[(o*ci+i)*9 : (o*ci+i+1)*9]
-			var gk [4][3]float64 // G·k
-			for a := range 4 {
-				for x := range 3 {
-					for y := range 3 {
-						ky, kx := y, x
-						if flipped {
-							ky, kx = 2-y, 2-x
-						}
-						gk[a][x] += float64(g[a][y] * float64(k[ky*3+kx]))
+			k = k[:9]
+			if flipped {
+				for y := range 3 {
+					for x := range 3 {
+						kf[y][x] = float64(k[(2-y)*3+2-x])
+					}
+				}
+			} else {
+				for y := range 3 {
+					for x := range 3 {
+						kf[y][x] = float64(k[y*3+x])
 					}
 				}
 			}
+			// G·k, then (G·k)·Gᵀ: each sum from zero in the order of its
+			// index, every product rounded to float64 before it is added
+			// (the conversions keep the compiler from fusing them).
+			var gk [4][3]float64
+			for a := range 4 {
+				ga := gv[a]
+				for x := range 3 {
+					v := 0.0
+					v += float64(ga[0] * kf[0][x])
+					v += float64(ga[1] * kf[1][x])
+					v += float64(ga[2] * kf[2][x])
+					gk[a][x] = v
+				}
+			}
+			at := r*cols + cc
 			for a := range 4 {
 				for b := range 4 {
-					var v float64 // (G·k)·Gᵀ
-					for x := range 3 {
-						v += float64(gk[a][x] * g[b][x])
-					}
-					u[(4*a+b)*rows*cols+r*cols+cc] = float32(v)
+					gb := gv[b]
+					v := 0.0
+					v += float64(gk[a][0] * gb[0])
+					v += float64(gk[a][1] * gb[1])
+					v += float64(gk[a][2] * gb[2])
+					u[(4*a+b)*plane+at] = float32(v)
 				}
 			}
 		}
