@@ -1,7 +1,7 @@
-//go:build !(linux || darwin || freebsd || netbsd || openbsd)
+//go:build !linux
 
 package cpu
 
-// releasePages is a no-op here: the garbage collector frees the values
+// releasePages is a no-op off Linux: the garbage collector frees the values
 // when nothing else holds their memory.
 func releasePages(v []float32) {}
