@@ -26,6 +26,15 @@
 //   - Retention: a run keeps every frame while the chain fits its budget
 //     (DefaultRetention); beyond it every k-th frame is kept and the others
 //     are recomputed on demand from the nearest kept one, bit-identical.
+//     Whatever the stride, every step's displayed pictures are kept (Shot:
+//     8-bit, as a view paints them), so a timeline never waits on the
+//     U-Net; a fork between kept states recomputes its start on its own
+//     goroutine (StartOptions.Recompute). Holding says what a run keeps.
+//   - Estimate: a recipe's U-Net passes and FLOPs over the speed this
+//     session has timed, or a probe of the backend before any pass
+//     (ProbeSpeed); CheckBatch refuses a batch over the activation budget,
+//     naming the largest that fits. A CPU session keeps each kernel only in
+//     the form its products read (cpu.Backend.ForInference).
 //   - Pictures: samples and chains become PNGs that carry their recipe (and
 //     an inpainting mask), GIFs and strips.
 //
