@@ -51,3 +51,32 @@ func Example() {
 	// events seen: 10 recorded: 10
 	// fork starts at 4 and shares frame 2 at t = 700
 }
+
+// How long a recipe will take, before it runs: the work is counted from
+// its plan (here 4 samples in batches of 2, 25 DDIM steps each, guided: a
+// pass of twice the batch), the speed probed on this machine; the seconds
+// depend on the machine, the work does not.
+func ExampleSession_Estimate() {
+	ctx := context.Background()
+	sess, err := studio.Open(ctx, "", studio.OpenOptions{Backend: studio.BackendCPU})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sess.Close()
+	if err := sess.ProbeSpeed(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := sess.DefaultRecipe(studio.DDIM)
+	r.Steps, r.Count = 25, 4
+	r.AnyClass, r.Guidance = true, 2 // each sample's digit drawn by the seed, guided
+	e, err := sess.Estimate(r, 2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	perPass := sess.Info().FLOPs / 1e9
+	fmt.Printf("%d passes, %.0f passes' worth of one sample, a rate from the %s\n", e.Passes, e.GFLOP/perPass, e.Basis)
+	// Output: 50 passes, 200 passes' worth of one sample, a rate from the probe
+}
