@@ -474,13 +474,22 @@ func (impl Implementation) PackA(m, k int, a []float32, lda int) *PackedA {
 // PackedLen is the number of floats PackA stores for an m×k matrix.
 func (impl Implementation) PackedLen(m, k int) int {
 	kern, _ := impl.setup()
+	_, size := packedLayout(kern, m, k, nil)
+	return size
+}
+
+// packedLayout appends to starts the offset of every (kc × mc) block of a
+// packed m×k matrix, in the order block reads them, and returns them with
+// the floats they take in all: the one walk PackedLen and PackAInto share.
+func packedLayout(kern Kernel, m, k int, starts []int) ([]int, int) {
 	size := 0
 	for pc := 0; pc < k; pc += kc {
 		for i0 := 0; i0 < m; i0 += mc {
+			starts = append(starts, size)
 			size += roundUp(min(mc, m-i0), kern.MR) * min(kc, k-pc)
 		}
 	}
-	return size
+	return starts, size
 }
 
 // PackedAOn returns an empty packed matrix that PackAInto fills in buf
@@ -495,18 +504,10 @@ func (impl Implementation) PackAInto(pa *PackedA, m, k int, a []float32, lda int
 	if pa == nil {
 		pa = &PackedA{}
 	}
-	pa.kern, pa.M, pa.K, pa.starts = kern, m, k, pa.starts[:0]
+	var size int
+	pa.kern, pa.M, pa.K = kern, m, k
+	pa.starts, size = packedLayout(kern, m, k, pa.starts[:0])
 	g := gemm{kern: kern, m: m, k: k, alpha: 1, a: a, lda: lda}
-	size := 0
-	for pc := 0; pc < k; pc += kc {
-		for i0 := 0; i0 < m; i0 += mc {
-			pa.starts = append(pa.starts, size)
-			size += roundUp(min(mc, m-i0), kern.MR) * min(kc, k-pc)
-		}
-	}
-	if size != impl.PackedLen(m, k) {
-		panic("sgemm: PackedLen disagrees with PackAInto")
-	}
 	if cap(pa.data) < size {
 		pa.data = hugemem.Floats(size) // weights, filled once: see package hugemem
 	}
