@@ -1,6 +1,9 @@
 package hugemem
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 // huge is the huge-page size the advice aims at (x86-64 and arm64 with 4
 // KiB base pages).
@@ -16,11 +19,8 @@ func Advise(b []byte) {
 	if len(b) < Threshold {
 		return
 	}
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	first := (start + huge - 1) &^ (huge - 1)
-	end := (start + uintptr(len(b))) &^ (huge - 1)
-	if first < end {
-		adviseHuge(b[first-start : end-start])
+	if in := inside(b, huge); len(in) > 0 {
+		adviseHuge(in)
 	}
 }
 
@@ -28,7 +28,40 @@ func Advise(b []byte) {
 func Floats(n int) []float32 {
 	v := make([]float32, n)
 	if 4*n >= Threshold {
-		Advise(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*n))
+		Advise(bytesOf(v))
 	}
 	return v
+}
+
+// Release tells the system that the whole pages inside v will not be read
+// again, so they stop counting as resident now rather than when the
+// garbage collector frees v (which it cannot do while v is a slice of a
+// larger live buffer, such as an adopted checkpoint). Pages v shares with
+// other memory are left alone. v must never be read afterwards: on Linux
+// its pages read back as zeros; elsewhere nothing happens, and the
+// collector frees the values when nothing else holds their memory.
+func Release(v []float32) {
+	if in := inside(bytesOf(v), uintptr(os.Getpagesize())); len(in) > 0 {
+		release(in)
+	}
+}
+
+// inside is the part of b made of whole blocks of align bytes (a power of
+// two) at addresses that are multiples of it; empty when there is none.
+func inside(b []byte, align uintptr) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	first := (start + align - 1) &^ (align - 1)     // the first block inside b
+	end := (start + uintptr(len(b))) &^ (align - 1) // the end of the last
+	if first >= end {
+		return nil
+	}
+	return b[first-start : end-start]
+}
+
+// bytesOf is v's memory as bytes.
+func bytesOf(v []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
 }

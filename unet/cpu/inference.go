@@ -1,6 +1,10 @@
 package cpu
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ddpmstudio/ddpmstudio/internal/hugemem"
+)
 
 // errReleased is the sticky error of a use of weights released for
 // inference.
@@ -10,7 +14,7 @@ var errReleased = errors.New("cpu: a weight tensor was released once packed for 
 // products read, packed or Winograd-transformed, once that form is made:
 // a model that is only sampled from does not hold its kernels twice (a
 // 256² model's are 420 MB of its 455). The original's memory goes back to
-// the system at once (releasePages), even when it is part of a checkpoint
+// the system at once (hugemem.Release), even when it is part of a checkpoint
 // buffer the tensor adopted. Uploading new values brings a tensor back;
 // reading a released one (Download), or a convolution that needs another
 // form of it (the same model at another image size), is an error that Err
@@ -27,7 +31,7 @@ func (c *Backend) release(w *Tensor) {
 	if !c.inference || w.released {
 		return
 	}
-	releasePages(w.Data)
+	hugemem.Release(w.Data)
 	w.Data, w.released = nil, true
 }
 

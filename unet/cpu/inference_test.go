@@ -4,8 +4,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
-	"runtime"
 	"testing"
 
 	"github.com/ddpmstudio/ddpmstudio/unet/backend"
@@ -96,33 +94,6 @@ func TestForInferenceReleasesAndStaysExact(t *testing.T) {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%s: after new weights were uploaded value %d differs", c.name, i)
 			}
-		}
-	}
-}
-
-// TestReleasePagesKeepsItsNeighbours: releasing a slice of a larger buffer
-// zeroes at most the whole pages inside it, never a byte around it, for
-// slices smaller than a page, straddling pages, and page-aligned.
-func TestReleasePagesKeepsItsNeighbours(t *testing.T) {
-	buf := make([]float32, 8<<10) // 32 KiB
-	for _, c := range []struct{ lo, hi int }{{3, 10}, {1000, 1030}, {100, 3000}, {0, 1024}, {1024, 6000}, {0, len(buf)}} {
-		for i := range buf {
-			buf[i] = 1
-		}
-		releasePages(buf[c.lo:c.hi])
-		zeros := 0
-		for i := range buf {
-			if (i < c.lo || i >= c.hi) && buf[i] != 1 {
-				t.Fatalf("releasing [%d, %d) changed value %d outside it", c.lo, c.hi, i)
-			}
-			if buf[i] == 0 {
-				zeros++
-			}
-		}
-		// On Linux a released page reads back as zeros: the pages were
-		// given back. A span of 4990 values holds at least three whole pages.
-		if runtime.GOOS == "linux" && c.hi-c.lo >= 4990 && zeros < 3*os.Getpagesize()/4 {
-			t.Errorf("releasing [%d, %d) gave back %d values' worth of pages", c.lo, c.hi, zeros)
 		}
 	}
 }
