@@ -191,10 +191,5 @@ func (s *Session) Fork(ctx context.Context, parent *Run, at int, c Changes, opt 
 	// on the fork's own goroutine with progress (loop), so that a fork
 	// between a 256² chain's kept states never blocks the caller.
 	run.forkPending = true
-	run.planRetention()
-	if err := s.claim(run); err != nil {
-		return nil, err
-	}
-	go run.loop()
-	return run, nil
+	return s.launch(run)
 }

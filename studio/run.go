@@ -141,12 +141,7 @@ func (s *Session) Start(ctx context.Context, r Recipe, opt StartOptions) (*Run, 
 		}
 		run.replayParent = true
 	}
-	run.planRetention()
-	if err := s.claim(run); err != nil {
-		return nil, err
-	}
-	go run.loop()
-	return run, nil
+	return s.launch(run)
 }
 
 // newRun binds a recipe to the session without starting it.
@@ -233,6 +228,17 @@ func (r *Run) sampler() (diffusion.Sampler, error) {
 		return diffusion.NewReplace(inner, *r.known), nil
 	}
 	return inner, nil
+}
+
+// launch plans run's retention, makes it the session's active run and
+// starts its loop: the one way Start and Fork set a run going.
+func (s *Session) launch(run *Run) (*Run, error) {
+	run.planRetention()
+	if err := s.claim(run); err != nil {
+		return nil, err
+	}
+	go run.loop()
+	return run, nil
 }
 
 func (s *Session) claim(run *Run) error {
