@@ -292,14 +292,6 @@ func (r *Run) Final() []float32 {
 	return r.final
 }
 
-// MemoryHeld is the bytes of frames and pictures the run keeps (its own,
-// not its parent's).
-func (r *Run) MemoryHeld() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.held + r.shotBytes
-}
-
 // KeepEvery is the retention stride: 1 when every frame is kept.
 func (r *Run) KeepEvery() int { return r.every }
 
