@@ -370,20 +370,11 @@ func (s *Session) CheckBatch(r Recipe, batch int, budget int64) error {
 	if need <= budget {
 		return nil
 	}
-	// Activations grow with the batch: bisect for the largest that fits.
-	lo, hi := 0, n // lo fits (none trivially), hi does not
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		b, err := unet.ActivationBytes(c, k*mid, h, w)
-		if err != nil {
-			return err
-		}
-		if b <= budget {
-			lo = mid
-		} else {
-			hi = mid
-		}
+	fit, err := unet.LargestBatch(c, h, w, k*n-1, budget) // k·n does not fit
+	if err != nil {
+		return err
 	}
+	lo := fit / k // the largest batch whose k passes' batch fits
 	head := fmt.Sprintf("batch %d needs %.2f GiB of activations on %d×%d, above the budget of %.2f GiB", n, float64(need)/(1<<30), h, w, float64(budget)/(1<<30))
 	if lo == 0 {
 		return fmt.Errorf("%s; not even one sample fits", head)

@@ -140,21 +140,24 @@ func ActivationBytes(cfg Config, n, h, w int) (int64, error) {
 	return nb.bytes, nil
 }
 
-// CheckActivations refuses a forward pass whose activations exceed budget
-// bytes (DefaultActivationBudget when budget ≤ 0).
-func CheckActivations(cfg Config, n, h, w int, budget int64) error {
-	if budget <= 0 {
-		budget = DefaultActivationBudget
+// LargestBatch is the largest batch of at most upTo whose forward pass on
+// h×w keeps its activations within budget bytes, 0 when not even one
+// does. Activations grow with the batch, so it bisects.
+func LargestBatch(cfg Config, h, w, upTo int, budget int64) (int, error) {
+	lo, hi := 0, upTo+1 // lo fits (none trivially), hi does not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		b, err := ActivationBytes(cfg, mid, h, w)
+		if err != nil {
+			return 0, err
+		}
+		if b <= budget {
+			lo = mid
+		} else {
+			hi = mid
+		}
 	}
-	b, err := ActivationBytes(cfg, n, h, w)
-	if err != nil {
-		return err
-	}
-	if b > budget {
-		return fmt.Errorf("a forward pass at batch %d on %d×%d needs %.2f GiB of activations, above the budget of %.2f GiB; use a smaller batch or size",
-			n, h, w, float64(b)/(1<<30), float64(budget)/(1<<30))
-	}
-	return nil
+	return lo, nil
 }
 
 // dryBuild builds cfg's graph on a backend that allocates nothing.

@@ -72,11 +72,13 @@ func TestActivationBytesIsTheArena(t *testing.T) {
 		if got != arena || got == 0 {
 			t.Errorf("ActivationBytes = %d, the arena holds %d", got, arena)
 		}
-		if err := CheckActivations(cfg, n, h, w, got-1); err == nil || !strings.Contains(err.Error(), "budget") {
-			t.Errorf("a budget one byte short: %v", err)
+		if m := must(LargestBatch(cfg, h, w, n, got-1))(t); m >= n {
+			t.Errorf("a budget one byte short of batch %d still fits batch %d", n, m)
+		} else if m > 0 && must(ActivationBytes(cfg, m, h, w))(t) > got-1 || must(ActivationBytes(cfg, m+1, h, w))(t) <= got-1 {
+			t.Errorf("a budget one byte short of batch %d: %d is not the largest batch that fits", n, m)
 		}
-		if err := CheckActivations(cfg, n, h, w, got); err != nil {
-			t.Errorf("a budget that fits: %v", err)
+		if m := must(LargestBatch(cfg, h, w, n, got))(t); m != n {
+			t.Errorf("a budget that fits batch %d: the largest batch is %d", n, m)
 		}
 	}
 	if _, err := ActivationBytes(tinyConfig(), 1, 13, 13); err == nil {
